@@ -1,0 +1,228 @@
+"""Pyramid configuration: the ``add_status_handler`` directive and the
+``svcstatus.*`` settings shared by every view of this package.
+
+``config.include('lovely.ws.status')`` (done by each module's ``includeme``)
+adds the directive, registers the handlers named in ``svcstatus.handlers``
+and installs the :class:`~lovely.ws.status.evaluation.StatusEvaluator` the
+views use.
+"""
+from __future__ import annotations
+
+import inspect
+from typing import Any, Callable, Dict, Mapping, Optional, Union
+
+from pyramid.exceptions import ConfigurationError
+
+from . import addStatusHandler
+from .evaluation import DEFAULT_MAX_WORKERS, DEFAULT_TIMEOUT, IStatusEvaluator, StatusEvaluator
+from .settings import (
+    Setting,
+    add_settings_action,
+    as_assignments,
+    as_positive_int,
+    as_seconds,
+    as_seconds_or_zero,
+    as_text,
+)
+
+__all__ = ["SVCSTATUS_SETTINGS", "add_status_handler", "include_core"]
+
+HANDLER_OPTION_PREFIX = "svcstatus.handler."
+
+SVCSTATUS_SETTINGS = [
+    Setting(
+        "svcstatus.timeout",
+        as_seconds,
+        DEFAULT_TIMEOUT,
+        "Seconds a status handler may take before it is reported RED.",
+        "2.5",
+    ),
+    Setting(
+        "svcstatus.max_workers",
+        as_positive_int,
+        DEFAULT_MAX_WORKERS,
+        "Most threads that run status handlers at the same time, per process.",
+        "8",
+    ),
+    Setting(
+        "svcstatus.handlers",
+        as_assignments,
+        [],
+        "Status handlers to register, one ``name = dotted.name`` per line.",
+        "\n    db = myapp.health:database\n    disk = lovely.ws.status.checks.DiskSpaceCheck",
+    ),
+    Setting(
+        "svcstatus.permission",
+        as_text,
+        None,
+        "Permission needed to read ``/svc_status``; empty: everybody may.",
+        "view-status",
+    ),
+]
+
+HANDLER_OPTIONS = ("timeout", "ttl")
+
+
+def _resolve(config: Any, name: str, target: Any) -> Any:
+    if isinstance(target, str):
+        try:
+            return config.maybe_dotted(target)
+        except (ImportError, ValueError, AttributeError) as exc:
+            raise ConfigurationError(
+                f"status handler {name!r}: cannot import {target!r}: {exc}"
+            ) from exc
+    return target
+
+
+def _seconds(name: str, what: str, value: Any, allow_zero: bool) -> Optional[float]:
+    if value is None:
+        return None
+    try:
+        return (as_seconds_or_zero if allow_zero else as_seconds)(value)
+    except ValueError as exc:
+        raise ConfigurationError(f"status handler {name!r}: bad {what}: {exc}") from None
+
+
+def _register_action(
+    config: Any,
+    name: str,
+    make_handler: Callable[[], Any],
+    timeout: Any,
+    ttl: Any,
+    source: Any,
+) -> None:
+    if not isinstance(name, str) or not name:
+        raise ConfigurationError(f"a status handler name must be a non-empty string, not {name!r}")
+    intr = config.introspectable("status handlers", name, name, "status handler")
+    intr["source"] = source
+    intr["timeout"] = timeout
+    intr["ttl"] = ttl
+
+    def register() -> None:
+        handler = make_handler()
+        if not callable(handler):
+            raise ConfigurationError(
+                f"status handler {name!r}: {handler!r} is not callable"
+            )
+        seconds = _seconds(name, "timeout", timeout, allow_zero=False)
+        keep = _seconds(name, "ttl", ttl, allow_zero=True)
+        intr["handler"] = handler
+        intr["timeout"] = seconds
+        intr["ttl"] = keep
+        addStatusHandler(name, handler, timeout=seconds, ttl=keep)
+
+    config.action(("lovely.ws.status.handler", name), register, introspectables=(intr,))
+
+
+def add_status_handler(
+    config: Any,
+    name: str,
+    handler: Union[str, Callable[[], Mapping[str, Any]]],
+    timeout: Optional[float] = None,
+    ttl: Optional[float] = None,
+) -> None:
+    """Register a status handler when the configuration is committed.
+
+    The Pyramid way to call :func:`~lovely.ws.status.addStatusHandler`:
+    ``handler`` may be a dotted name (``pkg.mod:obj`` or ``pkg.mod.obj``),
+    two handlers of the same name conflict at commit, and each handler is an
+    introspectable of the category ``status handlers``.
+    """
+    _register_action(
+        config, name, lambda: _resolve(config, name, handler), timeout, ttl, handler
+    )
+
+
+def _handler_from_settings(
+    config: Any, name: str, target: str, options: Dict[str, Any]
+) -> Callable[[], Any]:
+    def make() -> Any:
+        obj = _resolve(config, name, target)
+        if inspect.isclass(obj):
+            factory = getattr(obj, "from_settings", None)
+            if factory is not None:
+                try:
+                    return factory(config.registry.settings, options)
+                except (TypeError, ValueError, KeyError) as exc:
+                    raise ConfigurationError(
+                        f"status handler {name!r} ({target}): {exc}"
+                    ) from exc
+            if options:
+                raise ConfigurationError(
+                    f"status handler {name!r}: {target} takes no options, got "
+                    + ", ".join(HANDLER_OPTION_PREFIX + name + "." + k for k in options)
+                )
+            return obj()
+        if options:
+            raise ConfigurationError(
+                f"status handler {name!r}: {target} is not a class with "
+                "from_settings(), so it takes no options, got "
+                + ", ".join(HANDLER_OPTION_PREFIX + name + "." + k for k in options)
+            )
+        return obj
+
+    return make
+
+
+def _add_handlers_from_settings(config: Any, settings: Mapping[str, Any]) -> None:
+    try:
+        pairs = as_assignments(settings.get("svcstatus.handlers"))
+    except ValueError:
+        return  # the settings action reports it, at commit
+    names = {name for name, _ in pairs}
+    for key in settings:
+        if isinstance(key, str) and key.startswith(HANDLER_OPTION_PREFIX):
+            rest = key[len(HANDLER_OPTION_PREFIX):]
+            owner = next(
+                (n for n in sorted(names, key=len, reverse=True) if rest.startswith(n + ".")),
+                None,
+            )
+            if owner is None:
+                message = (
+                    f"setting {key!r} names no handler of 'svcstatus.handlers' "
+                    "(expected svcstatus.handler.<name>.<option>)"
+                )
+
+                def fail(message: str = message) -> None:
+                    raise ConfigurationError(message)
+
+                config.action(("lovely.ws.status.settings-option", key), fail)
+    for name, target in pairs:
+        prefix = f"{HANDLER_OPTION_PREFIX}{name}."
+        options = {
+            key[len(prefix):]: value
+            for key, value in settings.items()
+            if isinstance(key, str) and key.startswith(prefix)
+        }
+        timeout = options.pop("timeout", None)
+        ttl = options.pop("ttl", None)
+        _register_action(
+            config,
+            name,
+            _handler_from_settings(config, name, target, options),
+            timeout,
+            ttl,
+            target,
+        )
+
+
+def include_core(config: Any) -> None:
+    """Set up what every module of this package needs (done once per app)."""
+    config.add_directive("add_status_handler", add_status_handler)
+    settings = config.get_settings() or {}
+    _add_handlers_from_settings(config, settings)
+
+    def install(typed: Dict[str, Any]) -> None:
+        evaluator = StatusEvaluator(
+            timeout=typed["svcstatus.timeout"], max_workers=typed["svcstatus.max_workers"]
+        )
+        config.registry.registerUtility(evaluator, IStatusEvaluator)
+
+    add_settings_action(
+        config,
+        "svcstatus.",
+        SVCSTATUS_SETTINGS,
+        dynamic=(HANDLER_OPTION_PREFIX,),
+        then=install,
+        order=-10,
+    )
