@@ -11,7 +11,7 @@ from typing import Any
 
 from pyramid.security import NO_PERMISSION_REQUIRED
 
-__all__ = ["probe_status_view", "includeme", "RESPONSE_BODY", "MemoryStore"]
+__all__ = ["probe_status_view", "includeme", "RESPONSE_BODY", "MemoryStore", "StoreUnavailable"]
 
 ROUTE_NAME = "probe_status"
 ROUTE_PATTERN = "/probe_status"
@@ -19,6 +19,10 @@ CONTENT_TYPE = "text/plain; charset=UTF-8"
 
 #: The text of the default (per process) store, as in 1.0.
 RESPONSE_BODY = "OK"
+
+
+class StoreUnavailable(Exception):
+    """The store of the probe text cannot be reached (for example Redis is down)."""
 
 
 class MemoryStore:

@@ -1,0 +1,189 @@
+"""Real servers for the tests: Redis, PostgreSQL, Prometheus, WSGI apps.
+
+Each starts on a free loopback port in a temporary directory and is stopped
+by the test. A missing binary skips the test with the reason, except under
+``CI=true``, where it fails: CI installs every server, so a skip there would
+hide a broken install step.
+"""
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from typing import Iterator, Optional
+
+import pytest
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def need_binary(name: str, *candidates: str) -> str:
+    """The path of ``name`` (or the first existing candidate); skip or fail."""
+    for path in (shutil.which(name), *candidates):
+        if path and os.path.exists(path):
+            return path
+    reason = f"{name} is not installed (Debian: apt-get install ...; .ci/run does it)"
+    if IN_CI:
+        pytest.fail(f"CI=true and {reason}")
+    pytest.skip(reason)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 20.0, proc: Optional[subprocess.Popen] = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode} before listening on {port}")
+        with socket.socket() as sock:
+            sock.settimeout(0.2)
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
+
+
+def stop_process(proc: subprocess.Popen, timeout: float = 10.0) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+class RedisServer:
+    """A throw-away ``redis-server`` on a loopback port, no persistence."""
+
+    def __init__(self) -> None:
+        self.binary = need_binary("redis-server", "/usr/bin/redis-server")
+        self.port = free_port()
+        self.dir = tempfile.mkdtemp(prefix="lws-redis-")
+        self.proc: Optional[subprocess.Popen] = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> "RedisServer":
+        self.proc = subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1",
+             "--save", "", "--appendonly", "no", "--dir", self.dir],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        wait_for_port(self.port, proc=self.proc)
+        return self
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop_process(self.proc)
+            self.proc = None
+
+    def cleanup(self) -> None:
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _pg_bin(name: str) -> str:
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    return need_binary(name, *found[-1:])
+
+
+class PostgresServer:
+    """A throw-away PostgreSQL cluster (``initdb`` + ``pg_ctl``) on loopback.
+
+    As root, the cluster runs as the ``postgres`` user, since PostgreSQL
+    refuses to run as root.
+    """
+
+    password = "s3cret-pw"
+    user = "lws"
+    database = "lws"
+
+    def __init__(self) -> None:
+        self.initdb = _pg_bin("initdb")
+        self.pg_ctl = _pg_bin("pg_ctl")
+        self.port = free_port()
+        self.dir = tempfile.mkdtemp(prefix="lws-pg-")
+        self.data = os.path.join(self.dir, "data")
+        self.running = False
+
+    @property
+    def url(self) -> str:
+        return (f"postgresql+psycopg://{self.user}:{self.password}"
+                f"@127.0.0.1:{self.port}/{self.database}")
+
+    def _run(self, *args: str) -> None:
+        cmd = list(args)
+        if os.geteuid() == 0:
+            cmd = ["runuser", "-u", "postgres", "--"] + cmd
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def start(self) -> "PostgresServer":
+        if os.geteuid() == 0:
+            shutil.chown(self.dir, "postgres", "postgres")
+        if not os.path.exists(self.data):
+            pwfile = os.path.join(self.dir, "pw")
+            with open(pwfile, "w") as f:
+                f.write(self.password)
+            if os.geteuid() == 0:
+                shutil.chown(pwfile, "postgres", "postgres")
+            self._run(self.initdb, "-D", self.data, "-U", self.user, "--pwfile", pwfile,
+                      "-A", "scram-sha-256", "--no-sync")
+        self._run(self.pg_ctl, "-D", self.data, "-w", "-l", os.path.join(self.dir, "log"),
+                  "-o", f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -F",
+                  "start")
+        self.running = True
+        if not getattr(self, "_created", False):
+            import psycopg
+
+            with psycopg.connect(host="127.0.0.1", port=self.port, user=self.user,
+                                 password=self.password, dbname="postgres",
+                                 autocommit=True) as conn:
+                conn.execute(f"CREATE DATABASE {self.database}")
+            self._created = True
+        return self
+
+    def stop(self) -> None:
+        if self.running:
+            self._run(self.pg_ctl, "-D", self.data, "-m", "immediate", "-w", "stop")
+            self.running = False
+
+    def cleanup(self) -> None:
+        try:
+            self.stop()
+        finally:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def serve_wsgi(app, threads: int = 4) -> Iterator[str]:
+    """Serve ``app`` with waitress on a loopback port; yields the base URL."""
+    from waitress.server import create_server
+
+    server = create_server(app, host="127.0.0.1", port=0, threads=threads, _quiet=True)
+    port = server.effective_port
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        wait_for_port(port)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.close()
+        thread.join(5)
+
+
+def python() -> str:
+    return sys.executable
