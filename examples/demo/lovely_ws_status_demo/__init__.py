@@ -1,0 +1,126 @@
+"""A small Pyramid app that shows every endpoint of lovely-ws-status.
+
+It needs no external service: the database is an embedded SQLite file,
+migrated with Alembic on start, and the other handlers simulate the kinds of
+things real apps check (a background worker, a flaky upstream service).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+
+from pyramid.config import Configurator
+from pyramid.response import Response
+from sqlalchemy import create_engine
+
+from lovely.ws.status import GREEN, OK, RED, YELLOW
+from lovely.ws.status.checks import DatabaseCheck, MigrationsCheck
+from lovely.ws.status.statehandler import StateHandlerMixin
+
+log = logging.getLogger(__name__)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+class QueueWorker(StateHandlerMixin, threading.Thread):
+    """A background thread that reports its own state, as real workers do."""
+
+    logger = log
+
+    def __init__(self, interval: float = 1.0) -> None:
+        threading.Thread.__init__(self, name="demo-queue-worker", daemon=True)
+        self.interval = interval
+        self.processed = 0
+        self.setState(YELLOW, detail="starting")
+
+    def run(self) -> None:
+        while True:
+            self.processed += 1
+            # Every 45th round the queue "backs up" for a few rounds.
+            if self.processed % 45 > 40:
+                self.setState(YELLOW, detail="backlog of %d jobs" % (self.processed % 45 * 10))
+            else:
+                self.setState(GREEN, detail="processed %d jobs" % self.processed)
+            time.sleep(self.interval)
+
+
+class FlakyUpstream:
+    """An upstream service that degrades and fails now and then, on a clock."""
+
+    def __init__(self, period: int = 60) -> None:
+        self.period = period
+
+    def __call__(self) -> dict:
+        second = int(time.time()) % self.period
+        if second < self.period * 2 // 3:
+            return {"state": OK, "detail": "answers in 12 ms", "labels": {"latency_ms": 12}}
+        if second < self.period * 5 // 6:
+            return {"state": YELLOW, "detail": "answers slowly (850 ms)",
+                    "labels": {"latency_ms": 850}}
+        return {"state": RED, "detail": "connection refused"}
+
+
+def alembic_config(url: str):
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", os.path.join(HERE, "migrations"))
+    cfg.set_main_option("sqlalchemy.url", url)
+    return cfg
+
+
+def migrate(url: str) -> None:
+    from alembic import command
+
+    command.upgrade(alembic_config(url), "head")
+
+
+HOME = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>lovely-ws-status demo</title></head>
+<body style="font-family: system-ui, sans-serif; max-width: 40em; margin: 2em auto">
+<h1>lovely-ws-status demo</h1>
+<ul>
+<li><a href="/svc_status.html">/svc_status.html</a>: the status page for people</li>
+<li><a href="/svc_status">/svc_status</a> (CSV),
+    <a href="/svc_status.json">/svc_status.json</a>,
+    <a href="/svc_status.prometheus">/svc_status.prometheus</a></li>
+<li><a href="/probe_status">/probe_status</a>: what load balancers poll
+    (<code>curl -X POST 'localhost:6543/probe_status?body=OFF'</code> decommissions,
+    <code>curl -X POST localhost:6543/probe_status</code> brings it back)</li>
+<li><a href="/__version__">/__version__</a>, <a href="/__heartbeat__">/__heartbeat__</a>,
+    <a href="/__lbheartbeat__">/__lbheartbeat__</a>: Dockerflow</li>
+</ul>
+</body></html>
+"""
+
+
+def home(request):
+    return Response(HOME, content_type="text/html")
+
+
+def main(global_config, **settings):
+    """The WSGI app factory (``use = egg:lovely-ws-status-demo``)."""
+    url = settings.setdefault("sqlalchemy.url", "sqlite:///" + os.path.join(HERE, "demo.sqlite"))
+    store = settings.get("probestatus.store", "")
+    if store.startswith("file://"):
+        os.makedirs(os.path.dirname(store[len("file://"):]), exist_ok=True)
+    migrate(url)
+    engine = create_engine(url)
+
+    config = Configurator(settings=settings)
+    config.include("lovely.ws.status.svcstatus")
+    config.include("lovely.ws.status.probestatus")
+    config.include("lovely.ws.status.dockerflow")
+
+    worker = QueueWorker()
+    worker.start()
+    config.add_status_handler("queue-worker", worker)
+    config.add_status_handler("upstream", FlakyUpstream(), timeout=1)
+    config.add_status_handler("database", DatabaseCheck(engine))
+    config.add_status_handler("migrations", MigrationsCheck(engine, alembic_config(url)))
+
+    config.add_route("home", "/")
+    config.add_view(home, route_name="home")
+    return config.make_wsgi_app()
