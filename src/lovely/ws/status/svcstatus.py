@@ -93,9 +93,10 @@ def svc_status_view(request: Any) -> Any:
     are reported ``RED``; the status code is always 200.
     """
     matchdict = request.matchdict or {}
-    content_type, render = _FORMATS[
-        choose_format(request.headers.get("accept"), matchdict.get("type", ""))
-    ]
+    headers = request.headers
+    # ``or``: a test's DummyRequest may carry a plain, case-sensitive dict.
+    accept = headers.get("accept") or headers.get("Accept")
+    content_type, render = _FORMATS[choose_format(accept, matchdict.get("type", ""))]
     report = evaluate(getattr(request, "registry", None))
     response = request.response
     response.headers["Content-Type"] = content_type

@@ -1,0 +1,59 @@
+"""``.. settings-table:: dotted.name.OF_A_LIST`` renders a list of
+:class:`lovely.ws.status.settings.Setting` as a table, so the configuration
+reference is generated from the code that validates the settings."""
+from __future__ import annotations
+
+from importlib import import_module
+
+from docutils import nodes
+from docutils.parsers.rst import Directive
+from docutils.statemachine import StringList
+
+
+def _resolve(dotted: str):
+    module, _, name = dotted.rpartition(".")
+    return getattr(import_module(module), name)
+
+
+def _default(value) -> str:
+    if value is None or value == [] or value == () or value == "":
+        return "(none)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+class SettingsTable(Directive):
+    required_arguments = 1
+    has_content = False
+
+    def run(self):
+        specs = _resolve(self.arguments[0])
+        lines = [".. list-table::", "   :header-rows: 1", "   :widths: 25 12 40 23", "",
+                 "   * - Setting", "     - Default", "     - Meaning", "     - Example"]
+        for spec in specs:
+            example = spec.example.strip("\n")
+            lines += [
+                f"   * - ``{spec.key}``",
+                f"     - ``{_default(spec.default)}``" if _default(spec.default) != "(none)"
+                else "     - (none)",
+                f"     - {spec.doc}",
+            ]
+            if not example:
+                lines.append("     -")
+            elif "\n" in example:
+                lines += ["     - .. code-block:: ini", ""]
+                lines += [f"          {spec.key} = {example.splitlines()[0]}".rstrip()]
+                lines += ["          " + line for line in example.splitlines()[1:]]
+            else:
+                lines.append(f"     - ``{spec.key} = {example}``")
+        node = nodes.container()
+        self.state.nested_parse(StringList(lines, source="settings-table"), self.content_offset, node)
+        return node.children
+
+
+def setup(app):
+    app.add_directive("settings-table", SettingsTable)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
