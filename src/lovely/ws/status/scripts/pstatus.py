@@ -1,0 +1,228 @@
+"""``pstatus``: print the status handlers of an application; exit 0/1/2.
+
+The handlers run exactly as behind ``/svc_status`` (isolated, under the
+configured timeouts), so the exit code can serve as a Docker
+``HEALTHCHECK`` or a Kubernetes exec probe.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+
+from .. import OK, RED, STATUS_HANDLERS, YELLOW
+from ..evaluation import StatusReport, evaluate
+from ..render import render_csv, render_json, render_prometheus, to_text
+from . import EXIT_UNKNOWN_NAME, Command, dedupe, run_command
+
+__all__ = ["PStatusCommand", "main", "format_table", "EXIT_CODES", "FORMATS"]
+
+#: The exit code of each state.
+EXIT_CODES: Dict[str, int] = {OK: 0, YELLOW: 1, RED: 2}
+
+FORMATS = ("text", "json", "csv", "prometheus")
+
+_ANSI = {OK: "\x1b[32m", YELLOW: "\x1b[33m", RED: "\x1b[31m"}
+_BOLD = "\x1b[1m"
+_RESET = "\x1b[0m"
+
+# Control characters (ESC among them, so a handler's detail cannot drive
+# the terminal) and line separators, written as escapes like the CSV does.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    char = match.group()
+    escape = _ESCAPES.get(char)
+    if escape is None:
+        code = ord(char)
+        escape = f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    return escape
+
+
+def _cell(value: Any) -> str:
+    text = to_text(value)
+    return text if text.isprintable() else _UNSAFE.sub(_escape_char, text)
+
+
+def format_table(
+    items: Sequence[Tuple[Any, Mapping[str, Any]]], colour: bool = False
+) -> List[str]:
+    """Lines of an aligned ``NAME STATE DETAIL`` table and a summary line.
+
+    With ``colour``, states are wrapped in ANSI colours (green, yellow,
+    red); the alignment is computed on the plain text.
+    """
+    if not items:
+        return ["No status handlers are registered."]
+    rows = []
+    for name, status in items:
+        state = status.get("state")
+        detail = status.get("detail")
+        rows.append(
+            (
+                _cell(name),
+                _cell("" if state is None else state),
+                "" if detail is None else _cell(detail),
+            )
+        )
+    header = ("NAME", "STATE", "DETAIL")
+    name_width = max(len(header[0]), *(len(r[0]) for r in rows))
+    state_width = max(len(header[1]), *(len(r[1]) for r in rows))
+
+    def paint(state: str, text: str, bold: bool = False) -> str:
+        if not colour or state not in _ANSI:
+            return text
+        return (_BOLD if bold else "") + _ANSI[state] + text + _RESET
+
+    lines = [
+        f"{header[0]:<{name_width}}  {header[1]:<{state_width}}  {header[2]}".rstrip()
+    ]
+    for name, state, detail in rows:
+        padding = " " * (state_width - len(state))
+        lines.append(
+            f"{name:<{name_width}}  {paint(state, state)}{padding}  {detail}".rstrip()
+        )
+    states = [r[1] for r in rows]
+    counts = ", ".join(
+        f"{states.count(s)} {s}" for s in (OK, YELLOW, RED) if states.count(s)
+    )
+    worst = max(states, key=lambda s: EXIT_CODES.get(s, 2))
+    lines.append("")
+    lines.append(
+        "{} ({} handler{}: {})".format(
+            paint(worst, worst, bold=True),
+            len(rows),
+            "" if len(rows) == 1 else "s",
+            counts,
+        )
+    )
+    return lines
+
+
+def render(report: StatusReport, fmt: str, colour: bool = False) -> str:
+    """The text ``pstatus`` prints for ``report`` in the format ``fmt``."""
+    if fmt == "json":
+        return render_json(report.as_dict())
+    if fmt == "csv":
+        return render_csv(report.sorted_items())
+    if fmt == "prometheus":
+        items = report.sorted_items()
+        durations = dict(zip(report.names, report.durations))
+        return render_prometheus(items, [(name, durations[name]) for name, _ in items])
+    return "\n".join(format_table(report.sorted_items(), colour))
+
+
+class PStatusCommand(Command):
+    description = """\
+    Evaluate the status handlers of a Pyramid application, print them and
+    exit with the worst state: 0 when all are OK, 1 when the worst is
+    YELLOW, 2 when one is RED. The handlers run as behind /svc_status, each
+    in isolation and under its timeout (setting svcstatus.timeout).
+
+    This command accepts one positional argument named "config_uri" which
+    specifies the PasteDeploy config file to load the application from.
+    The format is "inifile#name". If the name is left off, "main" will be
+    assumed. Example: "pstatus production.ini#main".
+    """
+    epilog = """\
+    exit codes:
+      0   every handler is OK (or none is registered)
+      1   the worst state is YELLOW
+      2   at least one handler is RED
+      3   --only named a handler that is not registered
+      4   the application could not be loaded from the configuration
+      64  bad command line
+    """
+    script_name = "pstatus"
+
+    @classmethod
+    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            "-f",
+            "--format",
+            choices=FORMATS,
+            default="text",
+            help="Output format (default: text, an aligned table).",
+        )
+        parser.add_argument(
+            "--only",
+            metavar="NAME",
+            nargs="+",
+            action="extend",
+            help="Evaluate only these handlers (repeatable). Put the names "
+            "after the config file, or use --only=NAME.",
+        )
+        colour = parser.add_mutually_exclusive_group()
+        colour.add_argument(
+            "--color",
+            "--colour",
+            dest="colour",
+            action="store_true",
+            default=None,
+            help="Colour the states even when stdout is not a terminal.",
+        )
+        colour.add_argument(
+            "--no-color",
+            "--no-colour",
+            dest="colour",
+            action="store_false",
+            help="Never colour (also: the NO_COLOR environment variable).",
+        )
+        parser.add_argument(
+            "-q",
+            "--quiet",
+            action="store_true",
+            help="Print nothing; only the exit code tells the state.",
+        )
+
+    def __init__(self, argv: Sequence[str], quiet: bool = False) -> None:
+        super().__init__(argv, quiet)
+        self.quiet = self.quiet or self.args.quiet
+
+    def use_colour(self) -> bool:
+        """Colour when asked to, else only on a terminal without NO_COLOR."""
+        if self.args.colour is not None:
+            return self.args.colour
+        if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+            return False
+        isatty = getattr(self.stdout, "isatty", None)
+        try:
+            return bool(isatty and isatty())
+        except ValueError:  # a closed stream
+            return False
+
+    def run_with(self, env: Dict[str, Any]) -> int:
+        registry = env["registry"]
+        names: Optional[List[str]] = dedupe(self.args.only)
+        if names is not None:
+            unknown = [n for n in names if n not in STATUS_HANDLERS]
+            if unknown:
+                known = ", ".join(sorted(map(str, STATUS_HANDLERS))) or "none"
+                self.err(
+                    "unknown status handler{} {}; registered: {}".format(
+                        "" if len(unknown) == 1 else "s",
+                        ", ".join(repr(n) for n in unknown),
+                        known,
+                    )
+                )
+                return EXIT_UNKNOWN_NAME
+        report = evaluate(registry, names=names)
+        if not self.quiet:
+            text = render(report, self.args.format, self.use_colour())
+            if text:
+                self.out(text[:-1] if text.endswith("\n") else text)
+        return EXIT_CODES.get(report.state, EXIT_CODES[RED])
+
+
+def main(argv: Sequence[str] = sys.argv, quiet: bool = False) -> int:
+    """Entry point of ``pstatus``; returns the exit code."""
+    return run_command(PStatusCommand, argv, quiet)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main() or 0)
