@@ -1,0 +1,300 @@
+"""The three Dockerflow views and the sources of ``/__version__``."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Mapping
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+from .. import OK, RED, YELLOW
+from ..evaluation import evaluate
+from ..probestatus import StoreUnavailable, get_store
+from ..render import JSON_CONTENT_TYPE, render_json
+from .events import (
+    LEVEL_ERROR,
+    LEVEL_OK,
+    LEVEL_WARNING,
+    HeartbeatFailed,
+    HeartbeatPassed,
+)
+
+__all__ = [
+    "DockerflowOptions",
+    "VersionCallback",
+    "VersionError",
+    "VersionFile",
+    "VersionNotFoundError",
+    "default_version_path",
+    "get_options",
+    "heartbeat_view",
+    "lbheartbeat_view",
+    "version_view",
+]
+
+log = logging.getLogger("lovely.ws.status.dockerflow")
+
+#: The keys a Dockerflow version file is expected to have.
+VERSION_KEYS = ("source", "version", "commit", "build")
+
+_OPTIONS_ATTR = "lovely_ws_status_dockerflow"
+
+# state -> (text, level) as Dockerflow reports checks
+_LEVELS: Dict[str, Tuple[str, int]] = {
+    OK: ("ok", LEVEL_OK),
+    YELLOW: ("warning", LEVEL_WARNING),
+    RED: ("error", LEVEL_ERROR),
+}
+_ERROR = ("error", LEVEL_ERROR)
+
+_LB_OK_BODY = render_json({"status": "ok"}).encode("ascii")
+_NOT_FOUND_BODY = render_json({"error": "no version information"}).encode("ascii")
+_BROKEN_BODY = render_json(
+    {"error": "the version information cannot be read; see the server log"}
+).encode("ascii")
+
+MISSING_CHECK_DETAIL = "no status handler is registered under this name"
+
+
+class VersionNotFoundError(Exception):
+    """There is no version information (``/__version__`` answers 404)."""
+
+
+class VersionError(Exception):
+    """The version information is there but unusable (500, logged)."""
+
+
+def default_version_path() -> str:
+    """``$APP_DIR/version.json``, or ``/app/version.json`` without ``APP_DIR``."""
+    return os.path.join(os.environ.get("APP_DIR") or "/app", "version.json")
+
+
+def _encode(data: Any) -> bytes:
+    return render_json(data).encode("utf-8")
+
+
+class VersionFile:
+    """The JSON object of a version file, re-read only when the file changes.
+
+    Each request costs one ``stat()``; the file is parsed again when its
+    modification time, size or inode differ from the last read.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._cached: Optional[Tuple[Tuple[int, ...], bytes]] = None
+
+    def __repr__(self) -> str:
+        return f"<VersionFile {self.path!r}>"
+
+    def __call__(self, request: Any = None) -> bytes:
+        """The JSON body for ``/__version__``."""
+        path = self.path
+        try:
+            st = os.stat(path)
+        except (FileNotFoundError, NotADirectoryError):
+            raise VersionNotFoundError(f"no version file at {path}") from None
+        except OSError as exc:
+            raise VersionError(f"cannot read the version file {path}: {exc}") from None
+        key = (st.st_mtime_ns, st.st_size, st.st_ino, st.st_dev)
+        cached = self._cached
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        try:
+            with open(path, "rb") as f:
+                raw = f.read()
+        except FileNotFoundError:  # removed since the stat()
+            raise VersionNotFoundError(f"no version file at {path}") from None
+        except OSError as exc:
+            raise VersionError(f"cannot read the version file {path}: {exc}") from None
+        try:
+            data = json.loads(raw)
+        except (ValueError, RecursionError) as exc:
+            raise VersionError(
+                f"the version file {path} is not valid JSON: {exc}"
+            ) from None
+        if not isinstance(data, dict):
+            raise VersionError(
+                f"the version file {path} holds a JSON {type(data).__name__}, "
+                "not an object"
+            )
+        missing = [k for k in VERSION_KEYS if k not in data]
+        if missing:
+            # Served anyway (it is still useful), but said once per change.
+            log.warning(
+                "the version file %s lacks the Dockerflow keys: %s",
+                path,
+                ", ".join(missing),
+            )
+        body = _encode(data)
+        self._cached = (key, body)
+        return body
+
+
+class VersionCallback:
+    """Version information from an application callable that gets the request.
+
+    The callable returns a dict, or ``None`` when there is no information.
+    """
+
+    def __init__(self, func: Callable[[Any], Any], name: str = "") -> None:
+        self.func = func
+        self.name = name or getattr(func, "__qualname__", repr(func))
+
+    def __repr__(self) -> str:
+        return f"<VersionCallback {self.name}>"
+
+    def __call__(self, request: Any) -> bytes:
+        try:
+            data = self.func(request)
+        except Exception as exc:
+            raise VersionError(
+                f"the version callback {self.name} raised {exc!r}"
+            ) from exc
+        if data is None:
+            raise VersionNotFoundError(
+                f"the version callback {self.name} returned None"
+            )
+        if not isinstance(data, Mapping):
+            raise VersionError(
+                f"the version callback {self.name} returned a "
+                f"{type(data).__name__}, not a dict"
+            )
+        return _encode(data)
+
+
+class DockerflowOptions:
+    """The typed ``dockerflow.*`` settings the views use."""
+
+    __slots__ = ("failed_status", "checks", "version")
+
+    def __init__(
+        self,
+        failed_status: int = 500,
+        checks: Sequence[str] = (),
+        version: Optional[Callable[[Any], bytes]] = None,
+    ) -> None:
+        self.failed_status = failed_status
+        self.checks = tuple(dict.fromkeys(checks))  # unique, in order
+        self.version = version
+
+
+def get_options(registry: Any) -> DockerflowOptions:
+    """The options of ``registry``; defaults when the include did not run."""
+    options = getattr(registry, _OPTIONS_ATTR, None)
+    if options is None:
+        options = DockerflowOptions()
+    return options
+
+
+def set_options(registry: Any, options: DockerflowOptions) -> None:
+    setattr(registry, _OPTIONS_ATTR, options)
+
+
+def _json_response(request: Any, body: bytes, status: int = 200) -> Any:
+    response = request.response
+    response.status = status
+    response.headers["Content-Type"] = JSON_CONTENT_TYPE
+    response.headers["Cache-Control"] = "no-store"
+    response.body = body
+    return response
+
+
+def version_view(request: Any) -> Any:
+    """``/__version__``: the version file's object, 404 without one, 500 if broken."""
+    source = get_options(getattr(request, "registry", None)).version
+    if source is None:
+        source = VersionFile(default_version_path())
+    try:
+        body = source(request)
+    except VersionNotFoundError:
+        return _json_response(request, _NOT_FOUND_BODY, 404)
+    except VersionError as exc:
+        log.error("/__version__: %s", exc, exc_info=exc.__cause__)
+        return _json_response(request, _BROKEN_BODY, 500)
+    return _json_response(request, body)
+
+
+def heartbeat_report(
+    registry: Any, checks: Sequence[str] = ()
+) -> Tuple[int, Dict[Any, str], Dict[Any, Dict[str, Any]]]:
+    """Evaluate the handlers: ``(level, {name: text}, {name: details})``.
+
+    ``checks`` limits the evaluation to those names; a name without a
+    registered handler is an error.
+    """
+    report = evaluate(registry, checks or None)
+    level = LEVEL_OK
+    texts: Dict[Any, str] = {}
+    details: Dict[Any, Dict[str, Any]] = {}
+    for name, status in report.sorted_items():
+        state = status["state"]
+        text, check_level = _LEVELS.get(state, _ERROR)
+        texts[name] = text
+        if check_level:
+            details[name] = {
+                "status": text,
+                "level": check_level,
+                "detail": status.get("detail"),
+            }
+            if check_level > level:
+                level = check_level
+    if checks and len(report.names) < len(checks):
+        found = set(report.names)
+        missing: List[str] = [n for n in checks if n not in found]
+        for name in missing:
+            texts[name] = "error"
+            details[name] = {
+                "status": "error",
+                "level": LEVEL_ERROR,
+                "detail": MISSING_CHECK_DETAIL,
+            }
+        if missing:
+            level = LEVEL_ERROR
+    return level, texts, details
+
+
+_STATUS_TEXT = {LEVEL_OK: "ok", LEVEL_WARNING: "warning", LEVEL_ERROR: "error"}
+
+
+def heartbeat_view(request: Any) -> Any:
+    """``/__heartbeat__``: every status handler as a Dockerflow check.
+
+    200 while no check is an error, else ``dockerflow.heartbeat_failed_status``.
+    Notifies :class:`HeartbeatPassed` or :class:`HeartbeatFailed` afterwards.
+    """
+    registry = getattr(request, "registry", None)
+    options = get_options(registry)
+    level, checks, details = heartbeat_report(registry, options.checks)
+    failed = level >= LEVEL_ERROR
+    code = options.failed_status if failed else 200
+    body = _encode(
+        {"status": _STATUS_TEXT[level], "checks": checks, "details": details}
+    )
+    response = _json_response(request, body, code)
+    notify = getattr(registry, "notify", None)
+    if notify is not None:
+        event_class = HeartbeatFailed if failed else HeartbeatPassed
+        notify(event_class(request, level, checks, details, code))
+    return response
+
+
+def lbheartbeat_view(request: Any) -> Any:
+    """``/__lbheartbeat__``: 200 unless the probe is decommissioned (then 503).
+
+    It reads only the probe text of :mod:`lovely.ws.status.probestatus`, so
+    ``POST /probe_status?body=...`` (or ``pprobe --off``) drains both probes.
+    """
+    try:
+        text = get_store(getattr(request, "registry", None)).get()
+    except StoreUnavailable as exc:
+        log.warning("/__lbheartbeat__: the probe store is unavailable: %s", exc)
+        return _json_response(
+            request,
+            _encode({"status": "error", "detail": "the probe store is unavailable"}),
+            503,
+        )
+    if text == "OK":
+        return _json_response(request, _LB_OK_BODY)
+    return _json_response(request, _encode({"status": "error", "detail": text}), 503)
