@@ -11,6 +11,7 @@ Modes::
     bench_impl.py serve PORT [--store S]  waitress on 127.0.0.1:PORT (for wrk)
     bench_impl.py profile SCENARIO        cProfile of a scenario, every thread
 """
+
 from __future__ import annotations
 
 import argparse
@@ -105,7 +106,9 @@ class Call:
         return body
 
 
-def best_per_call(fn: Callable[[], Any], repeats: int, min_time: float) -> Dict[str, Any]:
+def best_per_call(
+    fn: Callable[[], Any], repeats: int, min_time: float
+) -> Dict[str, Any]:
     """Seconds per call: the best of ``repeats`` loops of at least ``min_time`` each."""
     clock = time.perf_counter
     fn()  # warm caches (and lazily created pools)
@@ -129,7 +132,7 @@ def best_per_call(fn: Callable[[], Any], repeats: int, min_time: float) -> Dict[
 
 def trivial_handler_factory(i: int) -> Callable[[], Dict[str, Any]]:
     def handler() -> Dict[str, Any]:
-        return {"state": status.OK, "detail": "check %d is fine" % i}
+        return {"state": status.OK, "detail": f"check {i} is fine"}
 
     return handler
 
@@ -137,13 +140,13 @@ def trivial_handler_factory(i: int) -> Callable[[], Dict[str, Any]]:
 def register_trivial(n: int) -> None:
     status.STATUS_HANDLERS.clear()
     for i in range(n):
-        status.addStatusHandler("check_%04d" % i, trivial_handler_factory(i))
+        status.addStatusHandler(f"check_{i:04d}", trivial_handler_factory(i))
 
 
 # -- in-process WSGI timings -------------------------------------------------
 
 
-def file_store_app(tmpdir: str) -> "tuple[Any, str]":
+def file_store_app(tmpdir: str) -> tuple[Any, str]:
     """An app with ``probestatus.store = file://...``, or a reason why not."""
     try:
         import importlib.util
@@ -151,13 +154,15 @@ def file_store_app(tmpdir: str) -> "tuple[Any, str]":
         if importlib.util.find_spec("lovely.ws.status.stores") is None:
             return None, "lovely.ws.status.stores does not exist yet"
     except Exception as exc:
-        return None, "cannot look for lovely.ws.status.stores: %r" % exc
+        return None, f"cannot look for lovely.ws.status.stores: {exc!r}"
     path = os.path.join(tmpdir, "probe.txt")
     try:
         app = make_app({"probestatus.store": "file://" + path})
     except Exception as exc:
-        return None, "probestatus.store = file://... is refused: %s: %s" % (
-            type(exc).__name__, exc)
+        return (
+            None,
+            f"probestatus.store = file://... is refused: {type(exc).__name__}: {exc}",
+        )
     # Make sure the setting is honoured, not ignored: OFF must reach the file.
     off = Call(app, "/probe_status?body=OFF", method="POST")
     off()
@@ -176,7 +181,9 @@ def measure_wsgi(repeats: int, min_time: float, notes: List[str]) -> Dict[str, A
     def timed(key: str, call: Call, expect: str = "200") -> None:
         call()
         if not call.status.startswith(expect):
-            raise RuntimeError("%s answered %s" % (call.environ["PATH_INFO"], call.status))
+            raise RuntimeError(
+                "{} answered {}".format(call.environ["PATH_INFO"], call.status)
+            )
         results[key] = best_per_call(call, repeats, min_time)
         results[key]["bytes"] = len(call.body)
 
@@ -222,7 +229,7 @@ def measure_slow(quick: bool) -> Dict[str, Any]:
         return {"state": status.OK}
 
     for i in range(SLOW_HANDLERS):
-        status.addStatusHandler("slow_%02d" % i, sleeper)
+        status.addStatusHandler(f"slow_{i:02d}", sleeper)
     app = make_app()
     call = Call(app, "/svc_status")
     clock = time.perf_counter
@@ -232,8 +239,10 @@ def measure_slow(quick: bool) -> Dict[str, Any]:
         call()
         elapsed = clock() - start
         lines = call.body.decode("utf-8").split("\n")
-        if len(lines) != SLOW_HANDLERS or any("\tOK\t" not in line + "\t" for line in lines):
-            raise RuntimeError("unexpected /svc_status body: %r" % call.body[:200])
+        if len(lines) != SLOW_HANDLERS or any(
+            "\tOK\t" not in line + "\t" for line in lines
+        ):
+            raise RuntimeError(f"unexpected /svc_status body: {call.body[:200]!r}")
         return elapsed
 
     cold = once()  # also the warm-up request
@@ -284,7 +293,7 @@ def measure_hang(concurrent: int) -> Dict[str, Any]:
             with lock:
                 times.append(elapsed)
                 if not call.status.startswith("200") or b"\tRED\t" not in call.body:
-                    bad.append("%s %r" % (call.status, call.body[:100]))
+                    bad.append(f"{call.status} {call.body[:100]!r}")
 
     threads = [threading.Thread(target=client) for _ in range(concurrent)]
     for t in threads:
@@ -330,8 +339,10 @@ def measure(quick: bool, only_wsgi: bool = False) -> Dict[str, Any]:
         return out
     out["slow"] = measure_slow(quick)
     if IS_BASELINE:
-        notes.append("never-returning handler not run: 1.0 has no timeout, "
-                     "every request would hang forever")
+        notes.append(
+            "never-returning handler not run: 1.0 has no timeout, "
+            "every request would hang forever"
+        )
     else:
         out["hang"] = measure_hang(1)
         out["hang_concurrent"] = measure_hang(HANG_THREADS)
@@ -392,8 +403,10 @@ def profile(scenario: str, seconds: float, limit: int, store: Optional[str]) -> 
         # Worker threads are idle now (waiting for work), so a snapshot is safe.
         prof.create_stats()
         stats.add(prof)
-    print("%s %s: %d requests in %.1f s, %d profiled threads (profiler overhead included)"
-          % (VERSION, path, n, seconds, len(profiles)))
+    print(
+        f"{VERSION} {path}: {n} requests in {seconds:.1f} s, {len(profiles)} profiled "
+        "threads (profiler overhead included)"
+    )
     stats.sort_stats("tottime").print_stats(limit)
     stats.sort_stats("cumulative").print_stats(limit)
     print(stream.getvalue())

@@ -12,6 +12,7 @@ Each implementation is measured by ``bench_impl.py`` in its own interpreter;
 this script only starts processes, runs ``wrk``, and prints the table.
 See README.rst for what each figure means.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -67,10 +68,15 @@ def run_impl(python: str, quick: bool, only_wsgi: bool = False) -> Dict[str, Any
     args = [python, "-I", BENCH, "measure"] + (["--quick"] if quick else [])
     if only_wsgi:
         args.append("--only-wsgi")
-    proc = subprocess.run(args, capture_output=True, text=True, env=clean_env(), cwd=HERE)
+    proc = subprocess.run(
+        args, capture_output=True, text=True, env=clean_env(), cwd=HERE
+    )
     if proc.returncode != 0:
-        return {"error": proc.stderr.strip().splitlines()[-1:] or ["exit %d" % proc.returncode],
-                "stderr": proc.stderr}
+        return {
+            "error": proc.stderr.strip().splitlines()[-1:]
+            or [f"exit {proc.returncode}"],
+            "stderr": proc.stderr,
+        }
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
@@ -107,27 +113,44 @@ def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 20) -> boo
     return False
 
 
-def run_wrk(python: str, seconds: int, threads: int, connections: int,
-            store: Optional[str] = None) -> Dict[str, Any]:
+def run_wrk(
+    python: str,
+    seconds: int,
+    threads: int,
+    connections: int,
+    store: Optional[str] = None,
+) -> Dict[str, Any]:
     """wrk against waitress (4 threads) serving /probe_status on 127.0.0.1."""
     port = free_port()
-    args = [python, "-I", BENCH, "serve", str(port)] + (["--store", store] if store else [])
+    args = [python, "-I", BENCH, "serve", str(port)] + (
+        ["--store", store] if store else []
+    )
     with tempfile.TemporaryDirectory(prefix="lws-wrk-") as tmp:
         log_path = os.path.join(tmp, "server.log")
         script = os.path.join(tmp, "done.lua")
         with open(script, "w") as f:
             f.write(WRK_SCRIPT)
         with open(log_path, "w") as log:
-            server = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT,
-                                      env=clean_env(), cwd=HERE)
+            server = subprocess.Popen(
+                args, stdout=log, stderr=subprocess.STDOUT, env=clean_env(), cwd=HERE
+            )
         try:
             if not wait_for_port(port, server):
                 with open(log_path) as f:
                     return {"error": "server did not start: " + f.read()[-500:]}
             proc = subprocess.run(
-                ["wrk", "-t%d" % threads, "-c%d" % connections, "-d%ds" % seconds,
-                 "-s", script, "http://127.0.0.1:%d/probe_status" % port],
-                capture_output=True, text=True, timeout=seconds + 60,
+                [
+                    "wrk",
+                    f"-t{threads}",
+                    f"-c{connections}",
+                    f"-d{seconds}s",
+                    "-s",
+                    script,
+                    f"http://127.0.0.1:{port}/probe_status",
+                ],
+                capture_output=True,
+                text=True,
+                timeout=seconds + 60,
             )
         finally:
             server.terminate()
@@ -154,14 +177,14 @@ def fmt_time(seconds: Optional[float]) -> str:
     if seconds is None:
         return "-"
     if seconds >= 0.1:
-        return "%.3f s" % seconds
+        return f"{seconds:.3f} s"
     if seconds >= 1e-3:
         return "%.2f ms" % (seconds * 1e3)
     return "%.1f µs" % (seconds * 1e6)
 
 
 def fmt_ratio(value: Optional[float]) -> str:
-    return "-" if value is None else "%.2f×" % value
+    return "-" if value is None else f"{value:.2f}×"
 
 
 def verdict(value: Optional[float], limit: float) -> str:
@@ -188,17 +211,23 @@ def table(rows: List[Tuple[str, ...]], header: Tuple[str, ...]) -> str:
     return "\n".join(out)
 
 
-def report(old: Dict[str, Any], new: Dict[str, Any], wrk: Dict[str, Dict[str, Any]]
-           ) -> Tuple[str, List[str]]:
+def report(
+    old: Dict[str, Any], new: Dict[str, Any], wrk: Dict[str, Dict[str, Any]]
+) -> Tuple[str, List[str]]:
     """The tables, and the list of failed targets."""
     failures: List[str] = []
     rows: List[Tuple[str, ...]] = []
 
-    def check(label: str, value: Optional[float], limit: float, target: str,
-              shown: Optional[str] = None) -> str:
+    def check(
+        label: str,
+        value: Optional[float],
+        limit: float,
+        target: str,
+        shown: Optional[str] = None,
+    ) -> str:
         v = verdict(value, limit)
         if v == "FAIL":
-            failures.append("%s: %s (target %s)" % (label, shown or fmt_ratio(value), target))
+            failures.append(f"{label}: {shown or fmt_ratio(value)} (target {target})")
         return v
 
     old_bare, new_bare = wsgi(old, "bare"), wsgi(new, "bare")
@@ -221,51 +250,114 @@ def report(old: Dict[str, Any], new: Dict[str, Any], wrk: Dict[str, Dict[str, An
         if against is None:
             target, v = "-", ""
         else:
-            target = "≤%.1f× %s" % (limit, "bare" if against == "bare" else "1.0")
+            target = "≤{:.1f}× {}".format(limit, "bare" if against == "bare" else "1.0")
             v = check(label, vs_bare if against == "bare" else vs_old, limit, target)
-        rows.append((label, fmt_time(o), fmt_ratio(div(o, old_bare)), fmt_time(n),
-                     fmt_ratio(vs_bare), fmt_ratio(vs_old), target, v))
-    out = ["In-process WSGI, per request (best of %s loops)" % (
-        len(new.get("wsgi", {}).get("bare", {}).get("all", [])) or "?"),
-        table(rows, ("request", "1.0", "1.0/bare", "this", "this/bare", "this/1.0",
-                     "target", "result"))]
+        rows.append(
+            (
+                label,
+                fmt_time(o),
+                fmt_ratio(div(o, old_bare)),
+                fmt_time(n),
+                fmt_ratio(vs_bare),
+                fmt_ratio(vs_old),
+                target,
+                v,
+            )
+        )
+    out = [
+        "In-process WSGI, per request (best of %s loops)"
+        % (len(new.get("wsgi", {}).get("bare", {}).get("all", [])) or "?"),
+        table(
+            rows,
+            (
+                "request",
+                "1.0",
+                "1.0/bare",
+                "this",
+                "this/bare",
+                "this/1.0",
+                "target",
+                "result",
+            ),
+        ),
+    ]
 
     rows = []
     o_slow, n_slow = old.get("slow", {}), new.get("slow", {})
-    for label, key, judged in (("cold (first request of the process)", "cold", False),
-                               ("warm (worst of the requests after it)", "warm", True)):
+    for label, key, judged in (
+        ("cold (first request of the process)", "cold", False),
+        ("warm (worst of the requests after it)", "warm", True),
+    ):
         o, n = o_slow.get(key), n_slow.get(key)
         ratio = div(n, 0.1)
         if judged:
             v = check("20 × 100 ms handlers, " + key, ratio, 1.2, "≤1.2× 0.1 s")
             target = "≤1.2× 0.1 s"
         else:
-            v, target = ("(info: %s)" % verdict(ratio, 1.2)), "-"
-        rows.append(("20 handlers × 100 ms, " + label, fmt_time(o), fmt_ratio(div(o, 0.1)),
-                     fmt_time(n), fmt_ratio(ratio), target, v))
-    out += ["", "Slow handlers (ratio to the slowest handler, 0.1 s)",
-            table(rows, ("request", "1.0", "1.0/0.1s", "this", "this/0.1s", "target",
-                         "result"))]
+            v, target = (f"(info: {verdict(ratio, 1.2)})"), "-"
+        rows.append(
+            (
+                "20 handlers × 100 ms, " + label,
+                fmt_time(o),
+                fmt_ratio(div(o, 0.1)),
+                fmt_time(n),
+                fmt_ratio(ratio),
+                target,
+                v,
+            )
+        )
+    out += [
+        "",
+        "Slow handlers (ratio to the slowest handler, 0.1 s)",
+        table(
+            rows,
+            ("request", "1.0", "1.0/0.1s", "this", "this/0.1s", "target", "result"),
+        ),
+    ]
 
     rows = []
-    for key, label in (("hang", "100 requests, one after the other"),
-                       ("hang_concurrent", "100 requests from 10 client threads")):
+    for key, label in (
+        ("hang", "100 requests, one after the other"),
+        ("hang_concurrent", "100 requests from 10 client threads"),
+    ):
         h = new.get(key)
         if not h:
             rows.append((label, "-", "-", "-", "n/a"))
             continue
-        v1 = check("hung handler, %s: max response" % label, h["max"], 1.3, "≤1.3 s",
-                   fmt_time(h["max"]))
-        v2 = check("hung handler, %s: threads stuck" % label, h["stuck_threads"], 1, "≤1",
-                   str(h["stuck_threads"]))
+        v1 = check(
+            f"hung handler, {label}: max response",
+            h["max"],
+            1.3,
+            "≤1.3 s",
+            fmt_time(h["max"]),
+        )
+        v2 = check(
+            f"hung handler, {label}: threads stuck",
+            h["stuck_threads"],
+            1,
+            "≤1",
+            str(h["stuck_threads"]),
+        )
         if h["bad_responses"]:
-            failures.append("hung handler, %s: %d responses were not 200 with RED: %s"
-                            % (label, h["bad_responses"], h["bad_sample"]))
-        rows.append((label, fmt_time(h["max"]), "%s (≤1.3 s)" % v1, str(h["stuck_threads"]),
-                     "%s (≤1)" % v2))
-    out += ["", "One handler that never returns, svcstatus.timeout = 1 "
-            "(this project only: 1.0 has no timeout and would hang forever)",
-            table(rows, ("scenario", "max response", "result", "threads stuck", "result"))]
+            failures.append(
+                f"hung handler, {label}: {h['bad_responses']} responses were not "
+                f"200 with RED: {h['bad_sample']}"
+            )
+        rows.append(
+            (
+                label,
+                fmt_time(h["max"]),
+                f"{v1} (≤1.3 s)",
+                str(h["stuck_threads"]),
+                f"{v2} (≤1)",
+            )
+        )
+    out += [
+        "",
+        "One handler that never returns, svcstatus.timeout = 1 "
+        "(this project only: 1.0 has no timeout and would hang forever)",
+        table(rows, ("scenario", "max response", "result", "threads stuck", "result")),
+    ]
 
     rows = []
     for label, w in wrk.items():
@@ -275,16 +367,38 @@ def report(old: Dict[str, Any], new: Dict[str, Any], wrk: Dict[str, Dict[str, An
         ok = w["errors"] == 0 and w["non2xx"] == 0 and w["non200"] == 0
         judged = not label.startswith("1.0")
         if judged and not ok:
-            failures.append("wrk %s: %d errors, %d non-2xx, %d non-200"
-                            % (label, w["errors"], w["non2xx"], w["non200"]))
-        rows.append((label, "%.0f" % w["rps"], "%.2f ms" % (w["p50_us"] / 1e3),
-                     "%.2f ms" % (w["p99_us"] / 1e3), str(w["errors"]),
-                     "%d / %d" % (w["non2xx"], w["non200"]),
-                     ("PASS" if ok else "FAIL") if judged else "(baseline)"))
+            failures.append(
+                f"wrk {label}: {w['errors']} errors, {w['non2xx']} non-2xx, "
+                f"{w['non200']} non-200"
+            )
+        rows.append(
+            (
+                label,
+                "{:.0f}".format(w["rps"]),
+                "%.2f ms" % (w["p50_us"] / 1e3),
+                "%.2f ms" % (w["p99_us"] / 1e3),
+                str(w["errors"]),
+                f"{w['non2xx']} / {w['non200']}",
+                ("PASS" if ok else "FAIL") if judged else "(baseline)",
+            )
+        )
     if wrk:
-        out += ["", "wrk against waitress (4 threads), GET /probe_status on 127.0.0.1",
-                table(rows, ("server", "req/s", "p50", "p99", "errors", "non-2xx / non-200",
-                             "zero errors"))]
+        out += [
+            "",
+            "wrk against waitress (4 threads), GET /probe_status on 127.0.0.1",
+            table(
+                rows,
+                (
+                    "server",
+                    "req/s",
+                    "p50",
+                    "p99",
+                    "errors",
+                    "non-2xx / non-200",
+                    "zero errors",
+                ),
+            ),
+        ]
     return "\n".join(out), failures
 
 
@@ -298,59 +412,100 @@ def machine() -> Dict[str, str]:
                     break
     except OSError:
         pass
-    return {"date": datetime.datetime.now().isoformat(timespec="seconds"),
-            "nproc": str(os.cpu_count()), "cpu": cpu, "kernel": platform.release()}
+    return {
+        "date": datetime.datetime.now().isoformat(timespec="seconds"),
+        "nproc": str(os.cpu_count()),
+        "cpu": cpu,
+        "kernel": platform.release(),
+    }
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description="lovely.ws.status benchmarks vs 1.0.0")
-    parser.add_argument("--quick", action="store_true",
-                        help="fast smoke run: fewer iterations, wrk for 3 s")
-    parser.add_argument("--wrk-seconds", type=int, default=None,
-                        help="duration of each wrk run (default 30, 3 with --quick)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="fast smoke run: fewer iterations, wrk for 3 s",
+    )
+    parser.add_argument(
+        "--wrk-seconds",
+        type=int,
+        default=None,
+        help="duration of each wrk run (default 30, 3 with --quick)",
+    )
     parser.add_argument("--wrk-threads", type=int, default=2)
     parser.add_argument("--wrk-connections", type=int, default=8)
     parser.add_argument("--no-wrk", action="store_true", help="skip the wrk runs")
-    parser.add_argument("--rounds", type=int, default=None,
-                        help="in-process WSGI rounds per version, alternating 1.0 and "
-                             "this; the best figure counts (default 2, 1 with --quick)")
-    parser.add_argument("--python", default=PROJECT_PYTHON,
-                        help="interpreter with this project installed (default .venv)")
-    parser.add_argument("--json", metavar="FILE", help="also write every figure to FILE")
-    parser.add_argument("--profile", metavar="SCENARIO",
-                        help="instead of measuring, cProfile one scenario in both "
-                             "versions: bare, probe, csv, json, prometheus, prometheus_empty")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=None,
+        help="in-process WSGI rounds per version, alternating 1.0 and "
+        "this; the best figure counts (default 2, 1 with --quick)",
+    )
+    parser.add_argument(
+        "--python",
+        default=PROJECT_PYTHON,
+        help="interpreter with this project installed (default .venv)",
+    )
+    parser.add_argument(
+        "--json", metavar="FILE", help="also write every figure to FILE"
+    )
+    parser.add_argument(
+        "--profile",
+        metavar="SCENARIO",
+        help="instead of measuring, cProfile one scenario in both "
+        "versions: bare, probe, csv, json, prometheus, prometheus_empty",
+    )
     parser.add_argument("--profile-seconds", type=float, default=3.0)
     args = parser.parse_args(argv)
 
     baseline = ensure_baseline()
     if args.profile:
         for python in (baseline, args.python):
-            subprocess.run([python, "-I", BENCH, "profile", args.profile,
-                            "--seconds", str(args.profile_seconds)], env=clean_env(), cwd=HERE)
+            subprocess.run(
+                [
+                    python,
+                    "-I",
+                    BENCH,
+                    "profile",
+                    args.profile,
+                    "--seconds",
+                    str(args.profile_seconds),
+                ],
+                env=clean_env(),
+                cwd=HERE,
+            )
         return 0
 
     info = machine()
-    print("lovely.ws.status benchmarks, %s, %s CPUs: %s" % (info["date"], info["nproc"],
-                                                          info["cpu"]), flush=True)
-    print("measuring 1.0.0 (%s) ..." % baseline, flush=True)
+    print(
+        "lovely.ws.status benchmarks, {}, {} CPUs: {}".format(
+            info["date"], info["nproc"], info["cpu"]
+        ),
+        flush=True,
+    )
+    print(f"measuring 1.0.0 ({baseline}) ...", flush=True)
     old = run_impl(baseline, args.quick)
-    print("measuring this project (%s) ..." % args.python, flush=True)
+    print(f"measuring this project ({args.python}) ...", flush=True)
     new = run_impl(args.python, args.quick)
     rounds = args.rounds or (1 if args.quick else 2)
     for i in range(1, rounds):
-        print("in-process WSGI round %d of %d ..." % (i + 1, rounds), flush=True)
+        print(f"in-process WSGI round {i + 1} of {rounds} ...", flush=True)
         merge_best(old, run_impl(baseline, args.quick, only_wsgi=True))
         merge_best(new, run_impl(args.python, args.quick, only_wsgi=True))
     for name, res in (("1.0", old), ("this project", new)):
         if "error" in res:
-            print("!! %s failed: %s" % (name, res["error"]))
+            print("!! {} failed: {}".format(name, res["error"]))
             print(res["stderr"][-3000:])
         else:
-            print("   %s: lovely-ws-status %s, Python %s, %s" % (
-                name, res["version"], res["python"], res["module"]))
+            print(
+                "   {}: lovely-ws-status {}, Python {}, {}".format(
+                    name, res["version"], res["python"], res["module"]
+                )
+            )
             for note in res["notes"]:
-                print("   note (%s): %s" % (name, note))
+                print(f"   note ({name}): {note}")
 
     wrk: Dict[str, Dict[str, Any]] = {}
     seconds = args.wrk_seconds or (3 if args.quick else 30)
@@ -363,15 +518,21 @@ def main(argv: Optional[List[str]] = None) -> int:
         file_ok = "probe_file" in new.get("wsgi", {})
         tmp = tempfile.mkdtemp(prefix="lws-wrk-store-")
         if file_ok:
-            runs.append(("this (file store)", args.python,
-                         "file://" + os.path.join(tmp, "probe.txt")))
+            runs.append(
+                (
+                    "this (file store)",
+                    args.python,
+                    "file://" + os.path.join(tmp, "probe.txt"),
+                )
+            )
         else:
             print("note: no wrk run with the file store (it is not available)")
         try:
             for label, python, store in runs:
-                print("wrk %s for %d s ..." % (label, seconds), flush=True)
-                wrk[label] = run_wrk(python, seconds, args.wrk_threads,
-                                     args.wrk_connections, store)
+                print(f"wrk {label} for {seconds} s ...", flush=True)
+                wrk[label] = run_wrk(
+                    python, seconds, args.wrk_threads, args.wrk_connections, store
+                )
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
@@ -380,15 +541,25 @@ def main(argv: Optional[List[str]] = None) -> int:
     print(text)
     print()
     if failures:
-        print("FAILED targets (%d):" % len(failures))
+        print(f"FAILED targets ({len(failures)}):")
         for f in failures:
             print("  - " + f)
     else:
         print("every target met")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"machine": info, "quick": args.quick, "baseline": old,
-                       "project": new, "wrk": wrk, "failures": failures}, f, indent=1)
+            json.dump(
+                {
+                    "machine": info,
+                    "quick": args.quick,
+                    "baseline": old,
+                    "project": new,
+                    "wrk": wrk,
+                    "failures": failures,
+                },
+                f,
+                indent=1,
+            )
     return 1 if failures or "error" in old or "error" in new else 0
 
 

@@ -4,6 +4,7 @@ Idempotent: a venv that already imports every package is left alone.
 Run directly (``python benchmarks/setup_baseline.py``) or let ``run.py`` call
 :func:`ensure_baseline`.
 """
+
 from __future__ import annotations
 
 import os
@@ -15,7 +16,8 @@ BASELINE_DIR = os.path.join(HERE, ".venv-1.0")
 # waitress is not a dependency of 1.0; it is here so the wrk run can serve 1.0 too.
 REQUIREMENTS = ["lovely-ws-status==1.0.0", "pyramid", "prometheus_client", "waitress"]
 CHECK = (
-    "import importlib.metadata as m, lovely.ws.status.svcstatus, prometheus_client, waitress;"
+    "import importlib.metadata as m, lovely.ws.status.svcstatus, prometheus_client;"
+    "import waitress;"
     "assert m.version('lovely-ws-status') == '1.0.0'"
 )
 
@@ -27,7 +29,9 @@ def baseline_python(venv: str = BASELINE_DIR) -> str:
 def _ready(python: str) -> bool:
     if not os.path.exists(python):
         return False
-    return subprocess.run([python, "-I", "-c", CHECK], capture_output=True).returncode == 0
+    return (
+        subprocess.run([python, "-I", "-c", CHECK], capture_output=True).returncode == 0
+    )
 
 
 def ensure_baseline(venv: str = BASELINE_DIR, quiet: bool = False) -> str:
@@ -41,8 +45,15 @@ def ensure_baseline(venv: str = BASELINE_DIR, quiet: bool = False) -> str:
         # A venv made from inside another venv is based on the same base Python.
         subprocess.run([sys.executable, "-m", "venv", venv], check=True)
     subprocess.run(
-        [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         *REQUIREMENTS],
+        [
+            python,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            *REQUIREMENTS,
+        ],
         check=True,
     )
     if not _ready(python):
