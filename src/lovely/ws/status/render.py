@@ -120,7 +120,15 @@ def _json_default(value: Any) -> Any:
 
 def _plain(value: Any, parents: Tuple[int, ...]) -> Any:
     """A copy of ``value`` that ``json`` can encode strictly (the slow path)."""
-    if value is None or isinstance(value, (bool, int, str)):
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, int):
+        try:
+            # Python refuses to print ints of more than 4300 digits (and so
+            # does json); int subclasses may have their own broken __repr__.
+            int.__repr__(value)
+        except ValueError:
+            return to_text(value)
         return value
     if isinstance(value, float):
         return value if math.isfinite(value) else to_text(value)
@@ -129,14 +137,17 @@ def _plain(value: Any, parents: Tuple[int, ...]) -> Any:
     inner = parents + (id(value),)
     if len(inner) > 100:
         return "<too deep>"
-    if isinstance(value, Mapping):
-        return {
-            (k if isinstance(k, str) else to_text(k)): _plain(v, inner)
-            for k, v in list(value.items())
-        }
-    if isinstance(value, (list, tuple)):
-        return [_plain(v, inner) for v in value]
-    converted = _json_default(value)
+    try:
+        if isinstance(value, Mapping):
+            return {
+                (k if isinstance(k, str) else to_text(k)): _plain(v, inner)
+                for k, v in list(value.items())
+            }
+        if isinstance(value, (list, tuple)):
+            return [_plain(v, inner) for v in list(value)]
+        converted = _json_default(value)
+    except Exception:  # a container that cannot even be walked
+        return to_text(value)
     if converted is value or isinstance(converted, str):
         return converted
     return _plain(converted, inner)
@@ -151,8 +162,9 @@ def render_json(data: MappingT[Any, Any]) -> str:
     """
     try:
         return json.dumps(data, default=_json_default, allow_nan=False)
-    except (TypeError, ValueError, RecursionError):
-        # Non-string keys, cycles, NaN, very deep nesting: take the slow path.
+    except Exception:
+        # Non-string keys, cycles, NaN, very deep nesting, huge ints, a dict
+        # changed by another thread meanwhile: take the slow path.
         return json.dumps(_plain(data, ()), allow_nan=False)
 
 
@@ -174,20 +186,26 @@ def escape_label_value(value: Any) -> str:
 
 def format_number(value: Any) -> str:
     """A sample value as Prometheus expects it; ``NaN`` for non-numbers."""
-    if type(value) is int:
-        return str(value)
     if isinstance(value, bool):
         return "1" if value else "0"
+    if isinstance(value, int):
+        try:
+            return int.__repr__(value)
+        except ValueError:  # more digits than Python prints: beyond any float
+            return "+Inf" if value > 0 else "-Inf"
     try:
         number = float(value)
-    except (TypeError, ValueError, OverflowError):
+    except OverflowError:  # a number too large for a float (a huge Decimal)
+        try:
+            return "+Inf" if value > 0 else "-Inf"
+        except Exception:
+            return "NaN"
+    except Exception:  # not a number at all, or a broken __float__
         return "NaN"
     if math.isnan(number):
         return "NaN"
     if math.isinf(number):
         return "+Inf" if number > 0 else "-Inf"
-    if isinstance(value, int):
-        return str(int(value))
     return repr(number)
 
 
@@ -299,7 +317,8 @@ def render_html(
     states = []
     for name, status in items:
         state = status.get("state")
-        state = state if state in NUMERIC_VALUES else RED
+        # anything but a valid state (even an unhashable one) shows as RED
+        state = state if isinstance(state, str) and state in NUMERIC_VALUES else RED
         states.append(state)
         detail = status.get("detail")
         seconds = None if durations is None else durations.get(name)
