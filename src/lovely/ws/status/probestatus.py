@@ -4,14 +4,54 @@ It answers ``OK`` with 200 until the instance is decommissioned: a ``POST
 /probe_status?body=TEXT`` stores ``TEXT`` and every other request then gets
 ``TEXT`` with ``503 Service Unavailable``. A ``POST`` without ``body`` puts
 it back to ``OK``.
+
+With no settings this is lovely-ws-status 1.0's behaviour: the text lives in
+this process (:data:`RESPONSE_BODY`) and anybody may ``POST``. The settings
+under ``probestatus.`` share the text between processes and hosts
+(:mod:`lovely.ws.status.stores`), restrict who may change it, move the route
+and drain the process on ``SIGTERM`` (:mod:`lovely.ws.status.drain`).
 """
 from __future__ import annotations
 
-from typing import Any
+import logging
+import time
+from typing import Any, Dict, Optional, Tuple
 
+from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
 
-__all__ = ["probe_status_view", "includeme", "RESPONSE_BODY", "MemoryStore", "StoreUnavailable"]
+from .settings import (
+    Setting,
+    add_settings_action,
+    as_networks,
+    as_seconds_or_zero,
+    as_text,
+)
+from .stores import (
+    _DRAINING,
+    OK,
+    StoreUnavailable,
+    _checked,
+    check_text,
+    parse_store_url,
+    store_from_url,
+)
+
+__all__ = [
+    "probe_status_view",
+    "includeme",
+    "get_store",
+    "RESPONSE_BODY",
+    "MemoryStore",
+    "MEMORY_STORE",
+    "StoreUnavailable",
+    "PROBESTATUS_SETTINGS",
+    "ROUTE_NAME",
+    "ROUTE_PATTERN",
+    "CONTENT_TYPE",
+]
+
+log = logging.getLogger(__name__)
 
 ROUTE_NAME = "probe_status"
 ROUTE_PATTERN = "/probe_status"
@@ -21,54 +61,290 @@ CONTENT_TYPE = "text/plain; charset=UTF-8"
 RESPONSE_BODY = "OK"
 
 
-class StoreUnavailable(Exception):
-    """The store of the probe text cannot be reached (for example Redis is down)."""
-
-
 class MemoryStore:
-    """The probe text in this process only (module global, as in 1.0)."""
+    """The probe text in this process only: :data:`RESPONSE_BODY`, as in 1.0."""
+
+    url = "memory"
 
     def get(self) -> str:
+        draining = _DRAINING[0]
+        if draining is not None:
+            return draining
         return RESPONSE_BODY
 
     def set(self, text: str) -> None:
         global RESPONSE_BODY
-        RESPONSE_BODY = text
+        RESPONSE_BODY = _checked(text)
+
+    def __repr__(self) -> str:
+        return "<MemoryStore>"
 
 
-_MEMORY = MemoryStore()
+#: The one memory store; the store of every registry that configures none.
+MEMORY_STORE = MemoryStore()
+_MEMORY = MEMORY_STORE
+
 _STORE_ATTR = "lovely_ws_status_probe_store"
+_GUARD_ATTR = "lovely_ws_status_probe_guard"
 
 
 def get_store(registry: Any) -> Any:
-    """The probe store of ``registry`` (the memory store by default)."""
-    return getattr(registry, _STORE_ATTR, None) or _MEMORY
+    """The probe store of ``registry`` (the memory store by default).
+
+    The store has ``get() -> str`` (which raises :class:`StoreUnavailable`
+    when its backend cannot be reached) and ``set(text) -> None``.
+    """
+    store = getattr(registry, _STORE_ATTR, None)
+    return _MEMORY if store is None else store
 
 
-def probe_status_view(request: Any) -> Any:
-    """``POST`` sets the probe text; anything else reads it (503 unless OK)."""
-    store = get_store(getattr(request, "registry", None))
-    response = request.response
-    if request.method == "POST":
-        text = request.GET.get("body", "OK")
-        store.set(text)
-    else:
-        text = store.get()
-        if text != "OK":
-            response.status = 503
-    response.headers["Content-Type"] = CONTENT_TYPE
-    response.headers["Cache-Control"] = "no-store"
-    response.text = text
+# --- responses ---------------------------------------------------------------
+
+_NO_STORE = ("Cache-Control", "no-store")
+
+
+def _answer(text: str, status: Optional[int] = None) -> Response:
+    # A fresh Response costs about a third of request.response plus header
+    # assignments, and /probe_status is the most frequently polled URL of an
+    # app. status=None is webob's fast path for 200; an int is cheaper than
+    # a status line, which webob first tries to parse as an int.
+    response = Response(
+        body=text.encode("utf-8"), status=status, content_type=CONTENT_TYPE
+    )
+    response.headerlist.append(_NO_STORE)
     return response
 
 
+# When a store fails, say so in the log once, then at most every
+# _WARNING_INTERVAL seconds while it stays down; say when it is back.
+_WARNING_INTERVAL = 60.0
+_FAILING: Dict[int, float] = {}
+
+
+def _store_failed(store: Any, exc: StoreUnavailable, action: str) -> None:
+    now = time.monotonic()
+    last = _FAILING.get(id(store))
+    if last is None or now - last >= _WARNING_INTERVAL:
+        _FAILING[id(store)] = now
+        log.warning("probe_status cannot %s the probe text: %s", action, exc)
+
+
+def _store_recovered(store: Any) -> None:
+    if _FAILING.pop(id(store), None) is not None:
+        log.info("probe_status: the probe store %r is reachable again", store)
+
+
+# --- who may change the probe ------------------------------------------------
+
+
+class _Guard:
+    """The ``probestatus.permission`` and ``probestatus.allow_from`` checks."""
+
+    __slots__ = ("permission", "networks")
+
+    def __init__(self, permission: Optional[str], networks: Tuple[Any, ...]) -> None:
+        self.permission = permission
+        self.networks = networks
+
+    def refusal(self, request: Any) -> Optional[str]:
+        """Why ``request`` may not change the probe, or ``None``."""
+        if self.networks:
+            address = getattr(request, "remote_addr", None)
+            if not _address_allowed(address, self.networks):
+                who = address or "a client without an address"
+                return f"Forbidden: {who} may not change the probe (allow_from)"
+        permission = self.permission
+        if permission is not None and not request.has_permission(permission):
+            return f"Forbidden: changing the probe needs the permission {permission!r}"
+        return None
+
+
+def _address_allowed(address: Any, networks: Tuple[Any, ...]) -> bool:
+    import ipaddress
+
+    if not address:
+        return False
+    try:
+        ip = ipaddress.ip_address(str(address).strip())
+    except ValueError:
+        return False
+    candidates = [ip]
+    mapped = getattr(ip, "ipv4_mapped", None)
+    if mapped is not None:  # ::ffff:10.0.0.1 from a dual-stack socket
+        candidates.append(mapped)
+    return any(candidate in network for candidate in candidates for network in networks)
+
+
+# --- the view ----------------------------------------------------------------
+
+
+def _post(request: Any, registry: Any, store: Any) -> Response:
+    guard = getattr(registry, _GUARD_ATTR, None)
+    if guard is not None:
+        refusal = guard.refusal(request)
+        if refusal is not None:
+            return _answer(refusal, 403)
+    try:
+        text = request.GET.get("body", OK)
+    except UnicodeDecodeError:
+        return _answer("Bad Request: the query string is not valid UTF-8", 400)
+    problem = check_text(text)
+    if problem is not None:
+        return _answer(f"Bad Request: {problem}; the probe is unchanged", 400)
+    try:
+        store.set(text)
+    except StoreUnavailable as exc:
+        _store_failed(store, exc, "store")
+        return _answer(f"probe store unavailable, the probe is unchanged: {exc}", 503)
+    return _answer(text)
+
+
+def probe_status_view(request: Any) -> Response:
+    """``POST`` sets the probe text; anything else reads it (503 unless ``OK``).
+
+    The text of a ``POST`` is the query parameter ``body`` (``OK`` when it is
+    absent). A ``POST`` refused by ``probestatus.permission`` or
+    ``probestatus.allow_from`` gets 403, a ``body`` that :func:`check_text`
+    rejects gets 400; both leave the probe unchanged. When the store cannot
+    be reached every request gets 503 with a text that says so.
+    """
+    registry = getattr(request, "registry", None)
+    store = getattr(registry, _STORE_ATTR, None)
+    if store is None:
+        store = _MEMORY
+    if request.method == "POST":
+        return _post(request, registry, store)
+    try:
+        text = store.get()
+    except StoreUnavailable as exc:
+        _store_failed(store, exc, "read")
+        return _answer(f"probe store unavailable: {exc}", 503)
+    if _FAILING:
+        _store_recovered(store)
+    if text == OK:
+        return _answer(text)
+    return _answer(text, 503)
+
+
+# --- settings and includeme --------------------------------------------------
+
+
+def as_store_url(value: Any) -> str:
+    """A probe store URL, checked by :func:`~.stores.parse_store_url`."""
+    spec = parse_store_url(value)
+    if spec.kind == "memory":
+        return "memory"
+    return str(value).strip()
+
+
+def as_route_path(value: Any) -> str:
+    """A fixed URL path such as ``/probe_status`` or ``/health``."""
+    text = str(value).strip() if value is not None else ""
+    if not text.startswith("/"):
+        raise ValueError(f"expected a path starting with '/', got {value!r}")
+    if any(c.isspace() or c in "{}?#" for c in text):
+        raise ValueError(f"expected a plain path (no space, {{}}, ? or #): {value!r}")
+    return text
+
+
+def as_drain_text(value: Any) -> str:
+    """A probe text other than ``OK``."""
+    text = str(value).strip() if value is not None else ""
+    problem = check_text(text)
+    if problem is not None:
+        raise ValueError(problem)
+    if text in ("", OK):
+        raise ValueError(f"the drain text must not be empty or 'OK', got {value!r}")
+    return text
+
+
+PROBESTATUS_SETTINGS = [
+    Setting(
+        "probestatus.store",
+        as_store_url,
+        "memory",
+        "Where the probe text lives: ``memory`` (this process, as in 1.0), "
+        "``file:///absolute/path`` (every process on the host) or "
+        "``redis://host:port/db`` (every host; ``?key=`` names the key).",
+        "file:///run/myapp/probe",
+    ),
+    Setting(
+        "probestatus.permission",
+        as_text,
+        None,
+        "Permission a POST needs under the app's security policy; empty: none.",
+        "manage-probe",
+    ),
+    Setting(
+        "probestatus.allow_from",
+        as_networks,
+        (),
+        "Networks (CIDR, IPv4 and IPv6) a POST must come from, judged by "
+        "``request.remote_addr``; empty: any address.",
+        "127.0.0.0/8 ::1 10.0.0.0/8",
+    ),
+    Setting(
+        "probestatus.path",
+        as_route_path,
+        ROUTE_PATTERN,
+        "URL path of the probe route (read when the module is included).",
+        "/health",
+    ),
+    Setting(
+        "probestatus.drain_seconds",
+        as_seconds_or_zero,
+        0.0,
+        "On SIGTERM, answer the drain text with 503 for this many seconds "
+        "before the process stops; 0: off.",
+        "15",
+    ),
+    Setting(
+        "probestatus.drain_text",
+        as_drain_text,
+        "DRAINING",
+        "The probe text while the process drains.",
+        "SHUTTING DOWN",
+    ),
+]
+
+
+def _install(registry: Any, typed: Dict[str, Any]) -> None:
+    setattr(registry, _STORE_ATTR, store_from_url(typed["probestatus.store"]))
+    permission = typed["probestatus.permission"]
+    networks = typed["probestatus.allow_from"]
+    guard = _Guard(permission, networks) if permission or networks else None
+    setattr(registry, _GUARD_ATTR, guard)
+    seconds = typed["probestatus.drain_seconds"]
+    if seconds:
+        from . import drain
+
+        drain.install_sigterm_handler(seconds, typed["probestatus.drain_text"])
+
+
 def includeme(config: Any) -> None:
-    """Add the route ``probe_status`` and its view."""
+    """Add the route ``probe_status`` and its view, and read ``probestatus.*``.
+
+    The view needs no permission and no CSRF token: ``GET`` and ``HEAD``
+    must stay open to load balancers, and a ``POST`` is checked by the view
+    itself against ``probestatus.permission`` and ``probestatus.allow_from``.
+    """
     config.include("lovely.ws.status")
-    config.add_route(ROUTE_NAME, ROUTE_PATTERN)
+    settings = config.get_settings() or {}
+    try:
+        path = as_route_path(settings.get("probestatus.path", ROUTE_PATTERN))
+    except ValueError:
+        path = ROUTE_PATTERN  # the settings action reports it at commit
+    config.add_route(ROUTE_NAME, path)
     config.add_view(
         probe_status_view,
         route_name=ROUTE_NAME,
         permission=NO_PERMISSION_REQUIRED,
         require_csrf=False,
+    )
+    registry = config.registry
+    add_settings_action(
+        config,
+        "probestatus.",
+        PROBESTATUS_SETTINGS,
+        then=lambda typed: _install(registry, typed),
     )
