@@ -381,7 +381,7 @@ class DatabaseCheck(Check):
 
     def __repr__(self) -> str:
         url = self.engine.url.render_as_string(hide_password=True)
-        return f"<{type(self).__name__} {url} {self.query!r}>"
+        return scrub(f"<{type(self).__name__} {url} {self.query!r}>", self.secrets)
 
     OPTIONS = ("url", "engine_prefix", "query", "connect_timeout")
 
@@ -540,7 +540,7 @@ class MigrationsCheck(Check):
 
     def __repr__(self) -> str:
         url = self.engine.url.render_as_string(hide_password=True)
-        return f"<{type(self).__name__} {url} {self.script.dir}>"
+        return scrub(f"<{type(self).__name__} {url} {self.script.dir}>", self.secrets)
 
     OPTIONS = (
         "url",
@@ -652,7 +652,7 @@ class RedisCheck(Check):
             self.client.close()
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.client!r}>"
+        return scrub(f"<{type(self).__name__} {self.client!r}>", self.secrets)
 
     OPTIONS = ("url", "socket_timeout")
 
