@@ -26,7 +26,6 @@ from lovely.ws.status.dockerflow import (
     heartbeat_view,
     lbheartbeat_view,
 )
-from lovely.ws.status.probestatus import StoreUnavailable
 
 from .servers import wait_for_port
 
@@ -138,22 +137,48 @@ def test_lbheartbeat_503_while_decommissioned():
     assert app.get("/__lbheartbeat__", status=200).json == {"status": "ok"}
 
 
-class _UnreachableStore:
-    def get(self):
-        raise StoreUnavailable("connection refused")
+def test_lbheartbeat_follows_a_shared_file_store(tmp_path):
+    """Two apps (as two worker processes would) share one drain switch."""
+    settings = {"probestatus.store": f"file://{tmp_path}/probe"}
+
+    def setup(config):
+        config.include("lovely.ws.status.probestatus")
+
+    worker_a = make_app(settings, setup)
+    worker_b = make_app(settings, setup)
+    worker_a.post("/probe_status?body=maintenance", status=200)
+    assert worker_b.get("/__lbheartbeat__", status=503).json == {
+        "status": "error",
+        "detail": "maintenance",
+    }
+    worker_b.post("/probe_status", status=200)
+    worker_a.get("/__lbheartbeat__", status=200)
 
 
-def test_lbheartbeat_503_when_the_probe_store_is_unavailable(monkeypatch, caplog):
-    # Stands in for a shared store whose server is down.
-    monkeypatch.setattr(
-        dockerflow.views, "get_store", lambda registry: _UnreachableStore()
-    )
-    app = make_app()
+def test_lbheartbeat_503_when_the_redis_store_is_down(redis_server, caplog):
+    settings = {"probestatus.store": redis_server.url + "?timeout=0.5"}
+
+    def setup(config):
+        config.include("lovely.ws.status.probestatus")
+
+    app = make_app(settings, setup)
+    app.get("/__lbheartbeat__", status=200)
+    app.post("/probe_status?body=draining", status=200)
+    assert app.get("/__lbheartbeat__", status=503).json["detail"] == "draining"
+    app.post("/probe_status", status=200)
+    redis_server.stop()
     with caplog.at_level(logging.WARNING, "lovely.ws.status.dockerflow"):
-        response = app.get("/__lbheartbeat__", status=503)
-    assert response.json["status"] == "error"
-    assert "connection refused" not in response.text
-    assert "connection refused" in caplog.text
+        first = app.get("/__lbheartbeat__", status=503)
+        app.get("/__lbheartbeat__", status=503)
+    assert first.json == {"status": "error", "detail": "the probe store is unavailable"}
+    warnings = [r for r in caplog.records if r.name == "lovely.ws.status.dockerflow"]
+    # Said once, not on every poll of the load balancer.
+    assert len(warnings) == 1
+    assert "unavailable" in warnings[0].getMessage()
+    redis_server.start()
+    with caplog.at_level(logging.INFO, "lovely.ws.status.dockerflow"):
+        app.get("/__lbheartbeat__", status=200)
+    assert "reachable again" in caplog.records[-1].getMessage()
 
 
 def test_lbheartbeat_called_directly():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 from collections.abc import Mapping
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -49,6 +50,9 @@ _LEVELS: Dict[str, Tuple[str, int]] = {
 _ERROR = ("error", LEVEL_ERROR)
 
 _LB_OK_BODY = render_json({"status": "ok"}).encode("ascii")
+_LB_UNAVAILABLE_BODY = render_json(
+    {"status": "error", "detail": "the probe store is unavailable"}
+).encode("ascii")
 _NOT_FOUND_BODY = render_json({"error": "no version information"}).encode("ascii")
 _BROKEN_BODY = render_json(
     {"error": "the version information cannot be read; see the server log"}
@@ -286,15 +290,28 @@ def lbheartbeat_view(request: Any) -> Any:
     It reads only the probe text of :mod:`lovely.ws.status.probestatus`, so
     ``POST /probe_status?body=...`` (or ``pprobe --off``) drains both probes.
     """
+    store = get_store(getattr(request, "registry", None))
     try:
-        text = get_store(getattr(request, "registry", None)).get()
+        text = store.get()
     except StoreUnavailable as exc:
-        log.warning("/__lbheartbeat__: the probe store is unavailable: %s", exc)
-        return _json_response(
-            request,
-            _encode({"status": "error", "detail": "the probe store is unavailable"}),
-            503,
-        )
+        _store_failed(store, exc)
+        return _json_response(request, _LB_UNAVAILABLE_BODY, 503)
+    if _last_warning and _last_warning.pop(id(store), None) is not None:
+        log.info("/__lbheartbeat__: the probe store is reachable again")
     if text == "OK":
         return _json_response(request, _LB_OK_BODY)
     return _json_response(request, _encode({"status": "error", "detail": text}), 503)
+
+
+# A load balancer polls every few seconds: while the store is down, warn
+# once a minute rather than on every poll.
+_WARNING_INTERVAL = 60.0
+_last_warning: Dict[int, float] = {}
+
+
+def _store_failed(store: Any, exc: Exception) -> None:
+    now = time.monotonic()
+    last = _last_warning.get(id(store))
+    if last is None or now - last >= _WARNING_INTERVAL:
+        _last_warning[id(store)] = now
+        log.warning("/__lbheartbeat__: the probe store is unavailable: %s", exc)
