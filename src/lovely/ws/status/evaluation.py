@@ -18,10 +18,10 @@ import os
 import threading
 import time
 import weakref
-from collections import deque
+from operator import length_hint
 from collections.abc import Mapping
-from queue import SimpleQueue
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+from queue import Empty, SimpleQueue
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
 
 from zope.interface import Interface
 
@@ -51,13 +51,6 @@ _SEVERITY = {OK: 0, YELLOW: 1, RED: 2}
 
 _PENDING = object()
 _SKIPPED = object()
-
-
-class _Raised:
-    __slots__ = ("exc",)
-
-    def __init__(self, exc: BaseException) -> None:
-        self.exc = exc
 
 
 class IStatusEvaluator(Interface):
@@ -149,90 +142,115 @@ def _timeout_detail(timeout: float) -> str:
     return f"timed out after {timeout:g} seconds"
 
 
+def _checked(result: Any) -> Mapping[str, Any]:
+    """``result`` if it is a valid status, else a RED status saying why."""
+    if isinstance(result, Mapping):
+        state = result.get("state")
+        if isinstance(state, str) and state in VALID_STATES:
+            return result
+    return {"state": RED, "detail": _describe_invalid(result)}
+
+
+def _failed(name: Any, exc: BaseException) -> Mapping[str, Any]:
+    detail = _exception_detail(exc)
+    log.error("status handler %r raised %s", name, detail, exc_info=exc)
+    return {"state": RED, "detail": detail}
+
+
 class _Batch:
-    """The state shared by the walkers of one evaluation."""
+    """The state shared by the walkers of one evaluation.
 
-    __slots__ = (
-        "names",
-        "handlers",
-        "results",
-        "durations",
-        "queue",
-        "closed",
-        "walkers",
-        "lock",
-        "done",
-    )
+    ``statuses[i]`` stays ``_PENDING`` until handler ``i`` has returned (then
+    it is its checked status) or was skipped because the request gave up.
+    """
 
-    def __init__(self, names: List[str], handlers: List[Any], order: Iterable[int]):
-        n = len(handlers)
+    __slots__ = ("names", "handlers", "statuses", "durations", "slow", "queue",
+                 "closed", "walkers", "lock", "done")
+
+    def __init__(self, names: List[Any], handlers: List[Any], statuses: List[Any],
+                 durations: List[Optional[float]]) -> None:
         self.names = names
         self.handlers = handlers
-        self.results: List[Any] = [_PENDING] * n
-        self.durations: List[Optional[float]] = [None] * n
-        self.queue: deque = deque(order)
+        self.statuses = statuses
+        self.durations = durations
+        self.slow: List[int] = []
+        self.queue: Iterator[int] = iter(())
         self.closed = False
         self.walkers = 0
         self.lock = threading.Lock()
         self.done = threading.Event()
 
     def walk(self) -> None:
-        # The hot loop: keep it free of locks and allocations.
-        pop = self.queue.popleft
+        # The hot loop: a thousand cheap handlers go through here per
+        # request, so it has no locks, one clock reading per handler, and
+        # checks a result inline when it is a plain dict with a valid state.
+        # Walkers share one iterator: under the GIL each next() hands an
+        # index to exactly one of them, more cheaply than a deque.
         handlers = self.handlers
-        results = self.results
+        statuses = self.statuses
         durations = self.durations
+        slow = self.slow
+        valid = VALID_STATES
+        slow_seconds = SLOW_SECONDS
         clock = time.perf_counter
+        then = clock()
         try:
-            while True:
-                try:
-                    i = pop()
-                except IndexError:
-                    break
-                if self.closed:
-                    results[i] = _SKIPPED
-                    continue
-                start = clock()
+            # Giving up empties the shared iterator, so no check per handler.
+            for i in self.queue:
                 try:
                     result = handlers[i]()
                 except BaseException as exc:  # noqa: B036 - report, never die
-                    result = _Raised(exc)
-                    log.error(
-                        "status handler %r raised %s",
-                        self.names[i],
-                        _exception_detail(exc),
-                        exc_info=exc,
-                    )
-                durations[i] = clock() - start
-                results[i] = result
+                    result = _failed(self.names[i], exc)
+                now = clock()
+                took = now - then
+                then = now
+                if type(result) is not dict:
+                    result = _checked(result)
+                else:
+                    try:
+                        if result.get("state") not in valid:
+                            result = _checked(result)
+                    except TypeError:  # an unhashable state
+                        result = _checked(result)
+                durations[i] = took
+                statuses[i] = result
+                if took >= slow_seconds:
+                    slow.append(i)
         finally:
             with self.lock:
                 self.walkers -= 1
-                if self.walkers == 0 and not self.queue:
+                if self.walkers == 0 and not length_hint(self.queue):
                     self.done.set()
 
 
 class _WorkerPool:
     """Daemon threads that run walkers; they never block interpreter exit."""
 
+    IDLE_SECONDS = 60.0
+
     def __init__(self, max_workers: int) -> None:
         self.max_workers = max_workers
         self._tasks: SimpleQueue = SimpleQueue()
         self._lock = threading.Lock()
         self._threads = 0
+        # Threads waiting for a task minus tasks waiting for a thread.
         self._idle = 0
 
-    def submit(self, batch: _Batch) -> bool:
-        """Start a walker on ``batch``; False when every thread is busy."""
+    def submit(self, batch: _Batch, force: bool = False) -> bool:
+        """Start a walker on ``batch``.
+
+        Without ``force``, only when a thread is free or may be added;
+        with it, the walker waits for the next free thread if need be.
+        """
         with self._lock:
             if self._idle <= 0:
-                if self._threads >= self.max_workers:
+                if self._threads < self.max_workers:
+                    self._threads += 1
+                    threading.Thread(
+                        target=self._work, name="lovely.ws.status", daemon=True
+                    ).start()
+                elif not force:
                     return False
-                self._threads += 1
-                threading.Thread(
-                    target=self._work, name="lovely.ws.status-worker", daemon=True
-                ).start()
-            # Reserve a thread now, so the next submit sees it taken.
             self._idle -= 1
         with batch.lock:
             batch.walkers += 1
@@ -244,9 +262,19 @@ class _WorkerPool:
         with self._lock:
             self._idle += 1
         while True:
-            batch = get()
+            try:
+                batch = get(timeout=self.IDLE_SECONDS)
+            except Empty:
+                with self._lock:
+                    if self._idle > 0:  # no task is on its way to us: leave
+                        self._idle -= 1
+                        self._threads -= 1
+                        return
+                continue
             try:
                 batch.walk()
+            except BaseException:  # pragma: no cover - walk() handles its own
+                log.exception("status worker failed")
             finally:
                 with self._lock:
                     self._idle += 1
@@ -307,7 +335,7 @@ class StatusEvaluator:
         return [
             name
             for name, (_, batch, i) in list(self._stuck.items())
-            if batch.results[i] is _PENDING
+            if batch.statuses[i] is _PENDING
         ]
 
     def evaluate(self, names: Optional[Iterable[str]] = None) -> StatusReport:
@@ -317,45 +345,34 @@ class StatusEvaluator:
             name_list = list(handlers_by_name)
             handlers = list(handlers_by_name.values())
         else:
-            name_list = [n for n in names if n in handlers_by_name]
+            name_list = [n for n in dict.fromkeys(names) if n in handlers_by_name]
             handlers = [handlers_by_name[n] for n in name_list]
         n = len(handlers)
-        statuses: List[Any] = [None] * n
-        durations: List[Optional[float]] = [None] * n
+        batch = _Batch(name_list, handlers, [_PENDING] * n, [None] * n)
         started = time.perf_counter()
-
-        options = HANDLER_OPTIONS
-        stuck = self._stuck
-        cache = self._cache
-        slow = self._slow
-        if not (options or stuck or cache or slow):
-            # The common case: nothing special about any handler.
-            to_run: Sequence[int] = range(n)
-            timeouts: Optional[List[float]] = None
-            ttls: Dict[int, float] = {}
-            first: List[int] = []
+        if HANDLER_OPTIONS or self._stuck or self._cache or self._slow:
+            plan: Optional[_Plan] = self._plan(batch, started)
+            order: Any = plan.first + plan.rest
         else:
-            to_run, timeouts, ttls, first = self._plan(
-                name_list, handlers, statuses, durations, started
-            )
+            # The common case: nothing special about any handler.
+            plan = None
+            order = range(n)
+        if order:
+            batch.queue = iter(order)
+            return self._run(batch, plan, started)
+        return StatusReport(name_list, batch.statuses, batch.durations)
 
-        if to_run:
-            self._run(name_list, handlers, to_run, timeouts, ttls, first,
-                      statuses, durations, started)
-        return StatusReport(name_list, statuses, durations)
-
-    def _plan(self, names, handlers, statuses, durations, now):
-        """Sort out cached and stuck handlers; order the rest, slow ones first."""
+    def _plan(self, batch: _Batch, now: float) -> "_Plan":
+        """Take cached and stuck handlers out; put slow ones first."""
         options = HANDLER_OPTIONS
         stuck = self._stuck
         cache = self._cache
         slow = self._slow
-        default_timeout = self.timeout
-        to_run: List[int] = []
-        first: List[int] = []
-        timeouts: List[float] = [default_timeout] * len(handlers)
-        ttls: Dict[int, float] = {}
-        for i, name in enumerate(names):
+        statuses = batch.statuses
+        handlers = batch.handlers
+        plan = _Plan(self.timeout, len(handlers))
+        timeouts = plan.timeouts
+        for i, name in enumerate(batch.names):
             handler = handlers[i]
             entry = options.get(name)
             if entry is not None and entry[0] is handler:
@@ -366,60 +383,56 @@ class StatusEvaluator:
                     cached = cache.get(name)
                     if cached is not None and cached[0] is handler and cached[1] > now:
                         statuses[i] = cached[2]
-                        durations[i] = cached[3]
+                        batch.durations[i] = cached[3]
                         continue
-                    ttls[i] = ttl
+                    plan.ttls[i] = ttl
             if stuck:
                 previous = stuck.get(name)
                 if previous is not None:
-                    _, batch, j = previous
-                    if previous[0] is handler and batch.results[j] is _PENDING:
+                    _, earlier, j = previous
+                    if previous[0] is handler and earlier.statuses[j] is _PENDING:
                         statuses[i] = {
                             "state": RED,
                             "detail": _timeout_detail(timeouts[i])
                             + " (still running from an earlier request)",
                         }
                         continue
-                    stuck.pop(name, None)
+                    del stuck[name]
             if slow and slow.get(name) is handler:
-                first.append(i)
+                plan.first.append(i)
             else:
-                to_run.append(i)
-        return first + to_run, timeouts, ttls, first
+                plan.rest.append(i)
+        return plan
 
-    def _run(self, names, handlers, to_run, timeouts, ttls, first,
-             statuses, durations, started) -> None:
-        batch = _Batch(names, handlers, to_run)
+    def _run(self, batch: _Batch, plan: Optional["_Plan"], started: float) -> StatusReport:
         pool = self.pool
-        # A walker for each handler known to be slow, and one for the rest.
-        for _ in range(min(len(first) + 1, len(to_run))):
-            if not pool.submit(batch):
-                break
-        if batch.walkers == 0:
-            # Every thread is stuck in a handler: nothing can run now.
-            batch.closed = True
         clock = time.perf_counter
-        default_timeout = self.timeout
-        if timeouts is None:
-            latest = started + default_timeout
+        # A walker for each handler known to be slow, and one for the rest.
+        # The first one waits for a thread if all are busy.
+        if plan is not None:
+            latest = started + max(plan.timeouts[i] for i in plan.first + plan.rest)
         else:
-            latest = started + max(timeouts[i] for i in to_run)
-        wait = min(SLOW_SECONDS, max(latest - clock(), 0))
-        queued = len(batch.queue)
+            latest = started + self.timeout
+        pool.submit(batch, force=True)
+        if plan is not None:
+            for _ in range(min(len(plan.first), len(plan.rest) + len(plan.first) - 1)):
+                if not pool.submit(batch):
+                    break
+        statuses = batch.statuses
+        wait = SLOW_SECONDS
+        queued = length_hint(batch.queue)
         grow = 1
-        while not batch.closed and not batch.done.wait(wait):
+        while not batch.done.wait(wait):
             now = clock()
             if now >= latest:
                 break
-            if timeouts is not None:
-                # Stop early once every handler still out has missed its deadline.
-                pending = [i for i in to_run if batch.results[i] is _PENDING]
-                if not pending:
-                    break
-                latest = started + max(timeouts[i] for i in pending)
+            if plan is not None:
+                # Give up early once every handler still out is past its deadline.
+                out = [i for i in plan.first + plan.rest if statuses[i] is _PENDING]
+                latest = started + max((plan.timeouts[i] for i in out), default=0)
                 if now >= latest:
                     break
-            still_queued = len(batch.queue)
+            still_queued = length_hint(batch.queue)
             if still_queued and still_queued == queued:
                 # Every walker is busy with one handler: let more take over,
                 # twice as many each time the queue stalls.
@@ -430,48 +443,69 @@ class StatusEvaluator:
             queued = still_queued
             wait = min(SLOW_SECONDS * grow, latest - now)
 
-        batch.closed = True
-        queue = batch.queue
-        results = batch.results
-        while True:
-            try:
-                results[queue.popleft()] = _SKIPPED
-            except IndexError:
-                break
+        if batch.done.is_set():  # every walker has finished: nothing writes any more
+            result = StatusReport(batch.names, statuses, batch.durations)
+        else:
+            batch.closed = True
+            # Snapshots: a handler that returns late writes into the batch only.
+            result = StatusReport(batch.names, list(statuses), list(batch.durations))
+            self._give_up(batch, plan, result, started)
+        if batch.slow or plan is not None:
+            self._remember(batch, plan, result)
+        return result
 
-        slow = self._slow
-        cache = self._cache
-        expires_base = clock()
-        for i in to_run:
-            result = results[i]
-            timeout = default_timeout if timeouts is None else timeouts[i]
-            duration = batch.durations[i]
-            name = names[i]
-            if result is _PENDING or result is _SKIPPED or duration > timeout:
-                if result is _PENDING:
-                    self._stuck[name] = (handlers[i], batch, i)
-                    slow[name] = handlers[i]
+    def _give_up(self, batch: _Batch, plan: Optional["_Plan"], report: StatusReport,
+                 started: float) -> None:
+        """Report what did not finish in time; remember what still runs."""
+        for i in batch.queue:  # nothing queued may start any more
+            batch.statuses[i] = _SKIPPED
+        statuses = report.statuses
+        elapsed = time.perf_counter() - started
+        for i, status in enumerate(statuses):
+            if status is _PENDING or status is _SKIPPED:
+                timeout = self.timeout if plan is None else plan.timeouts[i]
                 statuses[i] = {"state": RED, "detail": _timeout_detail(timeout)}
-                durations[i] = duration if duration is not None else clock() - started
-                continue
-            durations[i] = duration
-            if type(result) is dict or isinstance(result, Mapping):
-                state = result.get("state")
-                if isinstance(state, str) and state in VALID_STATES:
-                    status = result
-                else:
-                    status = {"state": RED, "detail": _describe_invalid(result)}
-            elif type(result) is _Raised:
-                status = {"state": RED, "detail": _exception_detail(result.exc)}
-            else:
-                status = {"state": RED, "detail": _describe_invalid(result)}
-            statuses[i] = status
-            if duration >= SLOW_SECONDS:
-                slow[name] = handlers[i]
-            elif slow and name in slow:
-                del slow[name]
-            if ttls and i in ttls:
-                cache[name] = (handlers[i], expires_base + ttls[i], status, duration)
+                report.durations[i] = elapsed
+                if batch.statuses[i] is _PENDING:
+                    name = batch.names[i]
+                    self._stuck[name] = (batch.handlers[i], batch, i)
+                    self._slow[name] = batch.handlers[i]
+
+    def _remember(self, batch: _Batch, plan: Optional["_Plan"], report: StatusReport) -> None:
+        """Note slow handlers, finish late ones, and cache those with a ttl."""
+        names = batch.names
+        statuses = report.statuses
+        durations = report.durations
+        slow = self._slow
+        for i in batch.slow:
+            timeout = self.timeout if plan is None else plan.timeouts[i]
+            slow[names[i]] = batch.handlers[i]
+            if durations[i] > timeout:  # it answered, but too late
+                statuses[i] = {"state": RED, "detail": _timeout_detail(timeout)}
+        if plan is None:
+            return
+        for i in plan.first:
+            took = durations[i]
+            if took is not None and took < SLOW_SECONDS and slow.get(names[i]) is batch.handlers[i]:
+                del slow[names[i]]
+        if plan.ttls:
+            now = time.perf_counter()
+            for i, ttl in plan.ttls.items():
+                if batch.statuses[i] is not _PENDING and batch.statuses[i] is not _SKIPPED:
+                    self._cache[names[i]] = (batch.handlers[i], now + ttl, statuses[i],
+                                             durations[i])
+
+
+class _Plan:
+    """What :meth:`StatusEvaluator._plan` decided for one evaluation."""
+
+    __slots__ = ("timeouts", "ttls", "first", "rest")
+
+    def __init__(self, timeout: float, n: int) -> None:
+        self.timeouts = [timeout] * n
+        self.ttls: Dict[int, float] = {}
+        self.first: List[int] = []
+        self.rest: List[int] = []
 
 
 _default_evaluator: Optional[StatusEvaluator] = None
