@@ -16,6 +16,8 @@ from typing import Any, Dict, List
 
 import pytest
 from pyramid.config import Configurator
+from pyramid.interfaces import IRouter
+from pyramid.router import Router
 
 from lovely.ws.status import OK, RED, YELLOW
 from lovely.ws.status.scripts import pprobe, pstatus
@@ -471,10 +473,64 @@ def test_pprobe_refuses_the_memory_store_for_every_action(swap, capsys, argv):
     assert pprobe.main(["pprobe", "app.ini", *argv]) == 5
 
 
+def file_store_registry(path: Any) -> Any:
+    return lambda: make_registry({"probestatus.store": f"file://{path}"})
+
+
+def test_pprobe_show_off_on_through_a_file_store(swap, capsys, tmp_path):
+    probe = tmp_path / "probe.txt"
+    boot = swap(file_store_registry(probe))
+    assert pprobe.main(["pprobe", "app.ini"]) == 0
+    assert capsys.readouterr() == ("OK\n", "")
+
+    assert pprobe.main(["pprobe", "app.ini", "--off", "deploying v42 – ünïcode"]) == 0
+    assert capsys.readouterr() == ("deploying v42 – ünïcode\n", "")
+    assert probe.read_text(encoding="utf-8") == "deploying v42 – ünïcode"
+
+    assert pprobe.main(["pprobe", "app.ini", "--show"]) == 1
+    assert capsys.readouterr().out == "deploying v42 – ünïcode\n"
+
+    assert pprobe.main(["pprobe", "app.ini", "--on", "-q"]) == 0
+    assert capsys.readouterr() == ("", "")
+    assert pprobe.main(["pprobe", "app.ini", "--show"]) == 0
+    assert capsys.readouterr().out == "OK\n"
+    assert boot.closed == 5
+
+
+def test_pprobe_a_view_of_the_same_app_sees_the_change(swap, capsys, tmp_path):
+    from webtest import TestApp
+
+    probe = tmp_path / "probe.txt"
+    registry = file_store_registry(probe)()
+    swap(lambda: registry)
+    app = TestApp(registry.queryUtility(IRouter) or Router(registry))
+    assert app.get("/probe_status").text == "OK"
+    assert pprobe.main(["pprobe", "app.ini", "--off", "maintenance"]) == 0
+    response = app.get("/probe_status", status=503)
+    assert response.text == "maintenance"
+    assert pprobe.main(["pprobe", "app.ini", "--on"]) == 0
+    assert app.get("/probe_status", status=200).text == "OK"
+
+
+def test_pprobe_an_unreadable_store_exits_3(swap, capsys, tmp_path):
+    probe = tmp_path / "probe.txt"
+
+    def registry():
+        made = file_store_registry(probe)()
+        probe.mkdir()  # after the settings check: a directory is no probe file
+        return made
+
+    swap(registry)
+    assert pprobe.main(["pprobe", "app.ini", "--show"]) == 3
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("pprobe: the probe store is unavailable: cannot read")
+
+
 @pytest.mark.parametrize(
     "text, message",
     [
-        ("x" * 1025, "1025 characters; at most 1024"),
+        ("x" * 1025, "1025 characters long; at most 1024"),
         ("two\nlines", "control character U+000A"),
         ("bell\x07", "control character U+0007"),
         ("nul\x00", "control character U+0000"),

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-import unicodedata
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Dict, Sequence
 
 from .. import probestatus
+
+# The rules of the stores themselves (the view applies the same), so a text
+# pprobe accepts is always one the workers can serve.
+from ..stores import MAX_TEXT_LENGTH, StoreUnavailable, check_text
 from . import (
     EXIT_MEMORY_STORE,
     EXIT_STORE_UNAVAILABLE,
@@ -23,28 +26,7 @@ from . import (
 
 __all__ = ["PProbeCommand", "main", "check_text", "MAX_TEXT_LENGTH"]
 
-#: The longest probe text accepted, as for a ``POST`` to the view.
-MAX_TEXT_LENGTH = 1024
-
 EXIT_DECOMMISSIONED = 1
-
-
-def check_text(text: str) -> Optional[str]:
-    """Why ``text`` cannot be the probe text, or ``None`` when it can.
-
-    The rules of the view: at most :data:`MAX_TEXT_LENGTH` characters and
-    no control characters (the text is sent back as a response body and
-    shown in load balancer logs).
-    """
-    if len(text) > MAX_TEXT_LENGTH:
-        return (
-            f"the text has {len(text)} characters; "
-            f"at most {MAX_TEXT_LENGTH} are allowed"
-        )
-    for char in text:
-        if unicodedata.category(char) == "Cc" or char in "\u2028\u2029":
-            return f"the text contains the control character U+{ord(char):04X}"
-    return None
 
 
 class PProbeCommand(Command):
@@ -101,7 +83,7 @@ class PProbeCommand(Command):
         super().__init__(argv, quiet)
         self.quiet = self.quiet or self.args.quiet
         if self.args.off is not None:
-            problem = _check(self.args.off)
+            problem = check_text(self.args.off)
             if problem:
                 raise UsageError(f"--off: {problem}")
 
@@ -124,27 +106,18 @@ class PProbeCommand(Command):
                 text = "OK"
             else:
                 text = store.get()
-        except (probestatus.StoreUnavailable, OSError) as exc:
+        except (StoreUnavailable, OSError) as exc:
             message = str(exc).strip() or type(exc).__name__
             self.err(f"the probe store is unavailable: {message}")
             return EXIT_STORE_UNAVAILABLE
+        finally:
+            close = getattr(store, "close", None)
+            if close is not None:
+                close()
         self.out(text)
         if self.args.off is None and not self.args.on and text != "OK":
             return EXIT_DECOMMISSIONED
         return 0
-
-
-def _check(text: str) -> Optional[str]:
-    # Prefer the view's own rules once probestatus publishes them, so the
-    # two can never disagree.
-    validate = getattr(probestatus, "validate_text", None)
-    if validate is None:
-        return check_text(text)
-    try:
-        validate(text)
-    except ValueError as exc:
-        return str(exc)
-    return None
 
 
 def main(argv: Sequence[str] = sys.argv, quiet: bool = False) -> int:
