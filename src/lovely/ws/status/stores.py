@@ -418,7 +418,10 @@ def _parse_redis(text: str, parts: Any) -> _Spec:
                 f"{text!r}: unknown parameter {name!r}; known: "
                 + ", ".join(sorted(known))
             )
-    url = urlunsplit(parts._replace(query=urlencode(rest), fragment=""))
+    # Rebuilt by hand: urlunsplit() turns unix:///path into unix:/path.
+    url = text.split("#", 1)[0].split("?", 1)[0]
+    if rest:
+        url += "?" + urlencode(rest)
     try:
         parse_url(url)
     except ValueError as exc:

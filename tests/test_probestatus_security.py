@@ -1,0 +1,208 @@
+"""Who may switch the probe: ``probestatus.permission`` under a real security
+policy, ``probestatus.allow_from`` judged by ``REMOTE_ADDR``, and an app whose
+default permission and CSRF checks must not get in the way."""
+from __future__ import annotations
+
+import pytest
+from pyramid.authorization import ACLHelper, Allow, Authenticated, Everyone
+from pyramid.config import Configurator
+from pyramid.csrf import CookieCSRFStoragePolicy
+from pyramid.exceptions import ConfigurationError
+from pyramid.response import Response
+from webtest import TestApp
+
+from lovely.ws.status import probestatus, stores
+
+
+@pytest.fixture(autouse=True)
+def not_draining():
+    stores.stop_draining()
+    yield
+    stores.stop_draining()
+
+
+class Root:
+    __acl__ = [
+        (Allow, "role:ops", "manage-probe"),
+        (Allow, Authenticated, "view"),
+    ]
+
+    def __init__(self, request):
+        self.request = request
+
+
+class HeaderSecurityPolicy:
+    """Identity from ``X-User``; ``ops`` has the role ``role:ops``."""
+
+    def identity(self, request):
+        return request.headers.get("X-User") or None
+
+    def authenticated_userid(self, request):
+        return self.identity(request)
+
+    def effective_principals(self, request):
+        user = self.identity(request)
+        principals = [Everyone]
+        if user:
+            principals += [Authenticated, f"user:{user}"]
+            if user == "ops":
+                principals.append("role:ops")
+        return principals
+
+    def permits(self, request, context, permission):
+        principals = self.effective_principals(request)
+        return ACLHelper().permits(context, principals, permission)
+
+    def remember(self, request, userid, **kw):
+        return []
+
+    def forget(self, request, **kw):
+        return []
+
+
+def forbidden_html(request):
+    # The app's own forbidden view answers HTML; the probe must not use it.
+    return Response("<html>go away</html>", status=403, content_type="text/html")
+
+
+def make_app(settings, locked_down=False):
+    config = Configurator(settings=settings, root_factory=Root)
+    config.set_security_policy(HeaderSecurityPolicy())
+    config.add_forbidden_view(forbidden_html)
+    if locked_down:
+        config.set_default_permission("view")
+        config.set_csrf_storage_policy(CookieCSRFStoragePolicy())
+        config.set_default_csrf_options(require_csrf=True)
+        config.add_route("home", "/")
+        config.add_view(lambda request: Response("home"), route_name="home")
+    config.include("lovely.ws.status.probestatus")
+    return TestApp(config.make_wsgi_app())
+
+
+def assert_refused(response, words):
+    assert response.status_int == 403
+    assert response.headers["Content-Type"] == "text/plain; charset=UTF-8"
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "<html>" not in response.text
+    assert words in response.text
+
+
+class TestPermission:
+    settings = {"probestatus.permission": "manage-probe"}
+
+    def test_post_without_permission_is_403_and_changes_nothing(self):
+        app = make_app(self.settings)
+        probestatus.RESPONSE_BODY = "before"
+        for headers in ({}, {"X-User": "mallory"}):
+            response = app.post("/probe_status?body=OFF", headers=headers, status=403)
+            assert_refused(response, "'manage-probe'")
+            assert probestatus.RESPONSE_BODY == "before"
+        response = app.post("/probe_status", headers={"X-User": "mallory"}, status=403)
+        assert probestatus.RESPONSE_BODY == "before"
+
+    def test_post_with_permission_is_200(self):
+        app = make_app(self.settings)
+        response = app.post("/probe_status?body=OFF", headers={"X-User": "ops"})
+        assert (response.status_int, response.text) == (200, "OFF")
+        assert app.get("/probe_status", status=503).text == "OFF"
+        assert app.post("/probe_status", headers={"X-User": "ops"}).text == "OK"
+
+    def test_get_and_head_stay_open(self):
+        app = make_app(self.settings)
+        assert app.get("/probe_status").text == "OK"
+        assert app.head("/probe_status").status_int == 200
+
+    def test_bad_body_from_a_stranger_is_403_not_400(self):
+        # Strangers learn nothing about the input rules.
+        app = make_app(self.settings)
+        app.post("/probe_status?body=%0A", status=403)
+
+
+class TestAllowFrom:
+    settings = {"probestatus.allow_from": "127.0.0.0/8\n::1, 10.1.0.0/16"}
+
+    @pytest.mark.parametrize("address", ["127.0.0.1", "127.9.9.9", "::1", "10.1.200.3",
+                                         "::ffff:10.1.0.7"])
+    def test_allowed_addresses(self, address):
+        app = make_app(self.settings)
+        response = app.post("/probe_status?body=OFF",
+                            extra_environ={"REMOTE_ADDR": address})
+        assert (response.status_int, response.text) == (200, "OFF")
+        assert probestatus.RESPONSE_BODY == "OFF"
+
+    @pytest.mark.parametrize("address", ["192.0.2.1", "10.2.0.1", "2001:db8::1",
+                                         "not-an-ip", ""])
+    def test_other_addresses_are_refused(self, address):
+        app = make_app(self.settings)
+        response = app.post("/probe_status?body=OFF",
+                            extra_environ={"REMOTE_ADDR": address}, status=403)
+        assert_refused(response, "may not change the probe")
+        assert probestatus.RESPONSE_BODY == "OK"
+        response = app.get("/probe_status", extra_environ={"REMOTE_ADDR": address})
+        assert response.text == "OK"
+
+    def test_allowed_networks_are_written_back(self):
+        config = Configurator(settings=dict(self.settings))
+        config.include("lovely.ws.status.probestatus")
+        config.commit()
+        networks = config.registry.settings["probestatus.allow_from"]
+        assert [str(n) for n in networks] == ["127.0.0.0/8", "::1/128", "10.1.0.0/16"]
+
+
+def test_both_checks_must_pass():
+    app = make_app({"probestatus.permission": "manage-probe",
+                    "probestatus.allow_from": "127.0.0.1"})
+    inside = {"REMOTE_ADDR": "127.0.0.1"}
+    outside = {"REMOTE_ADDR": "192.0.2.1"}
+    app.post("/probe_status?body=A", headers={"X-User": "ops"}, extra_environ=outside,
+             status=403)
+    app.post("/probe_status?body=A", extra_environ=inside, status=403)
+    assert probestatus.RESPONSE_BODY == "OK"
+    response = app.post("/probe_status?body=A", headers={"X-User": "ops"},
+                        extra_environ=inside)
+    assert response.text == "A"
+
+
+def test_locked_down_app_still_serves_the_probe():
+    """Default permission and CSRF on by default: GET stays open, an allowed
+    POST needs no CSRF token."""
+    app = make_app({"probestatus.permission": "manage-probe",
+                    "probestatus.allow_from": "127.0.0.1"}, locked_down=True)
+    # the app itself is locked down
+    assert app.get("/", status=403).text == "<html>go away</html>"
+    assert app.get("/", headers={"X-User": "someone"}).text == "home"
+    app.post("/", headers={"X-User": "someone"}, status=400)  # no CSRF token
+    # the probe is not
+    assert app.get("/probe_status").text == "OK"
+    assert app.head("/probe_status").status_int == 200
+    response = app.post("/probe_status?body=OFF", headers={"X-User": "ops"},
+                        extra_environ={"REMOTE_ADDR": "127.0.0.1"})
+    assert (response.status_int, response.text) == (200, "OFF")
+    assert app.get("/probe_status", status=503).text == "OFF"
+    response = app.post("/probe_status", extra_environ={"REMOTE_ADDR": "127.0.0.1"},
+                        status=403)
+    assert_refused(response, "'manage-probe'")
+    assert probestatus.RESPONSE_BODY == "OFF"
+
+
+def test_default_is_open_even_in_a_locked_down_app():
+    # Documented: without settings anybody may POST (1.0 behaviour).
+    app = make_app({}, locked_down=True)
+    assert app.post("/probe_status?body=OFF",
+                    extra_environ={"REMOTE_ADDR": "203.0.113.5"}).text == "OFF"
+
+
+def test_empty_permission_means_none():
+    config = Configurator(settings={"probestatus.permission": "  ",
+                                    "probestatus.allow_from": ""})
+    config.include("lovely.ws.status.probestatus")
+    config.commit()
+    assert config.registry.settings["probestatus.permission"] is None
+    assert getattr(config.registry, probestatus._GUARD_ATTR) is None
+
+
+def test_bad_network_names_the_key():
+    config = Configurator(settings={"probestatus.allow_from": "10.0.0.0/33"})
+    config.include("lovely.ws.status.probestatus")
+    with pytest.raises(ConfigurationError, match="probestatus.allow_from"):
+        config.commit()
