@@ -580,3 +580,27 @@ def test_checks_work_with_add_status_handler(tmp_path):
         assert [line.split("\t")[:2] for line in lines] == [["db", OK], ["disk", OK]]
     finally:
         db.close()
+
+
+class AlwaysYellow(Check):
+    """A check of an app, built on the base class (used by dotted name below)."""
+
+    def check(self):
+        return {"state": YELLOW, "detail": "as always"}
+
+
+def test_a_subclass_without_options_from_settings():
+    name = f"{__name__}.AlwaysYellow"
+    app = _app({"svcstatus.handlers": f"mine = {name}"})
+    assert app.get("/svc_status.json").json == {
+        "mine": {"state": YELLOW, "detail": "as always"}
+    }
+    config = Configurator(
+        settings={
+            "svcstatus.handlers": f"mine = {name}",
+            "svcstatus.handler.mine.x": "1",
+        }
+    )
+    config.include("lovely.ws.status.svcstatus")
+    with pytest.raises(ConfigurationError, match="unknown option 'x' for AlwaysYellow"):
+        config.commit()

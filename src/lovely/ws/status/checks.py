@@ -52,6 +52,7 @@ __all__ = [
     "DiskSpaceCheck",
     "HTTPCheck",
     "RedirectRefused",
+    "create_check_engine",
     "parse_size",
     "parse_threshold",
 ]
@@ -148,7 +149,8 @@ def _check_options(cls: type, options: Mapping[str, Any], known: Sequence[str]) 
             hint = difflib.get_close_matches(key, known, n=1)
             if hint:
                 message += f" (did you mean {hint[0]!r}?)"
-            raise ValueError(message + "; valid options are: " + ", ".join(known))
+            valid = ", ".join(known) if known else "none"
+            raise ValueError(f"{message}; valid options are: {valid}")
 
 
 def _option_text(options: Mapping[str, Any], key: str) -> Optional[str]:
@@ -244,11 +246,13 @@ class Check:
     ) -> Check:
         """Make a check from the app's ``settings`` and the handler's ``options``.
 
-        Called by ``svcstatus.handlers``; ``options`` are the keys
+        Called for ``svcstatus.handlers``; ``options`` are the keys
         ``svcstatus.handler.<name>.<option>``. Raises :class:`ValueError`
-        naming the option on an unknown option or a bad value.
+        naming the option on an unknown option or a bad value. This default
+        takes no options and calls the class without arguments.
         """
-        raise NotImplementedError
+        _check_options(cls, options, ())
+        return cls()
 
 
 # ------------------------------------------------------------- SQLAlchemy
