@@ -301,8 +301,8 @@ def test_prometheus_durations():
         'svc_status{name="a"} 0\n'
         'svc_status{name="b"} 2\n'
     ) + DURATION_HEAD + (
-        'svc_status_duration_seconds{name="a"} 0.25\n'
-        'svc_status_duration_seconds{name="\\""} 1e-06\n'
+        'svc_status_duration_seconds{name="a"} 0.250000000\n'
+        'svc_status_duration_seconds{name="\\""} 0.000001000\n'
     )
 
 
