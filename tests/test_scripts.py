@@ -439,6 +439,28 @@ def test_the_command_class_can_be_driven_like_ptweens(swap, capsys):
     assert capsys.readouterr().out.count("\n") == 3
 
 
+def test_the_drain_on_sigterm_of_the_app_is_undone(swap, capsys):
+    import signal
+
+    from lovely.ws.status.drain import Drainer
+
+    before = signal.getsignal(signal.SIGTERM)
+    installed = []
+
+    def registry():
+        made = make_registry({"probestatus.drain_seconds": "30"}, a=fixed(OK))
+        installed.append(signal.getsignal(signal.SIGTERM))
+        return made
+
+    swap(registry)
+    try:
+        assert pstatus.main(["pstatus", "app.ini", "-q"]) == 0
+        assert isinstance(installed[0], Drainer)  # the app did install it
+        assert signal.getsignal(signal.SIGTERM) is before
+    finally:
+        signal.signal(signal.SIGTERM, before)
+
+
 def test_format_table_directly():
     assert pstatus.format_table([]) == ["No status handlers are registered."]
     lines = pstatus.format_table(

@@ -12,6 +12,7 @@ states (0, 1, 2) belong to ``pstatus`` alone.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import textwrap
 from typing import Any, Dict, List, Optional, Sequence
@@ -159,7 +160,7 @@ class Command:
         config_vars = self.config_vars()
         try:
             self.setup_logging(config_uri, global_conf=config_vars)
-            return self.bootstrap(config_uri, options=config_vars)
+            env = self.bootstrap(config_uri, options=config_vars)
         except Exception as exc:
             # A missing file, a missing section, an import error in the app
             # factory, a ConfigurationError at commit: all mean the same to
@@ -167,6 +168,8 @@ class Command:
             raise _LoadError(
                 f"cannot load the application from {config_uri!r}: {_describe(exc)}"
             ) from exc
+        _undo_drain()
+        return env
 
     def run(self) -> int:
         if not self.args.config_uri:
@@ -185,6 +188,21 @@ class Command:
 
     def run_with(self, env: Dict[str, Any]) -> int:  # pragma: no cover - abstract
         raise NotImplementedError
+
+
+def _undo_drain() -> None:
+    # An app with probestatus.drain_seconds installs a SIGTERM handler that
+    # delays the end of the process. A script is no server: a SIGTERM (from
+    # a health check that took too long, or `timeout`) must end it at once.
+    from ..drain import Drainer
+
+    for signum in (signal.SIGTERM,):
+        current = signal.getsignal(signum)
+        if isinstance(current, Drainer):
+            try:
+                signal.signal(signum, current.previous)
+            except ValueError:  # pragma: no cover - not the main thread
+                pass
 
 
 def run_command(cls: Any, argv: Sequence[str], quiet: bool) -> int:
