@@ -99,12 +99,12 @@ def test_csv_does_not_touch_backslashes():
 def test_json_plain():
     assert render_json({}) == "{}"
     assert render_json({"a": {"state": "OK", "n": [1, 2.5, None, True]}}) == (
-        '{"a": {"state": "OK", "n": [1, 2.5, null, true]}}'
+        '{"a":{"state":"OK","n":[1,2.5,null,true]}}'
     )
 
 
 def test_json_unicode_is_escaped_ascii():
-    assert render_json({"\u00e9": {"state": "OK"}}) == '{"\\u00e9": {"state": "OK"}}'
+    assert render_json({"\u00e9": {"state": "OK"}}) == '{"\\u00e9":{"state":"OK"}}'
 
 
 def test_json_converts_what_json_cannot_encode():
@@ -139,8 +139,8 @@ def test_json_slow_path_keys_nan_cycles():
     cycle.append(cycle)
     data = {"a": {(1, "x"): 1, None: 2, 3: [float("nan"), float("-inf")], "c": cycle}}
     assert render_json(data) == (
-        '{"a": {"(1, \'x\')": 1, "None": 2, "3": ["nan", "-inf"], '
-        '"c": ["<recursion>"]}}'
+        '{"a":{"(1, \'x\')":1,"None":2,"3":["nan","-inf"],'
+        '"c":["<recursion>"]}}'
     )
 
 

@@ -160,7 +160,8 @@ def _plain(value: Any, parents: Tuple[int, ...]) -> Any:
 
 
 def render_json(data: MappingT[Any, Any]) -> str:
-    """``data`` as a JSON object; values ``json`` cannot encode become text.
+    """``data`` as compact JSON (as 1.0 wrote it); values ``json`` cannot
+    encode become text.
 
     Dates and times are ISO 8601, ``Decimal`` and other objects their
     ``str()``, sets lists, exceptions ``"Class: message"``; NaN and infinity
@@ -169,11 +170,12 @@ def render_json(data: MappingT[Any, Any]) -> str:
     try:
         # Without the circular check the C encoder is a quarter faster; a
         # cycle then ends in RecursionError, and the slow path handles it.
-        return json.dumps(data, default=_json_default, allow_nan=False, check_circular=False)
+        return json.dumps(data, default=_json_default, allow_nan=False,
+                          check_circular=False, separators=(",", ":"))
     except Exception:
         # Non-string keys, cycles, NaN, very deep nesting, huge ints, a dict
         # changed by another thread meanwhile: take the slow path.
-        return json.dumps(_plain(data, ()), allow_nan=False)
+        return json.dumps(_plain(data, ()), allow_nan=False, separators=(",", ":"))
 
 
 # ---------------------------------------------------------------- Prometheus
