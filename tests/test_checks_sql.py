@@ -399,3 +399,23 @@ def test_migrations_from_settings_needs_a_url(alembic_env):
         ConfigurationError, match="no database URL: set the option 'url'"
     ):
         config.commit()
+
+
+def test_migrations_paths_as_asset_specs(tmp_path, monkeypatch, sqlite_url, closing):
+    package = tmp_path / "lws_checks_asset_pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    env = AlembicEnv(package)
+    env.write_ini(sqlite_url)
+    env.upgrade(sqlite_url, FIRST)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    by_dir = MigrationsCheck(sqlite_url, "lws_checks_asset_pkg:migrations")
+    by_ini = MigrationsCheck(sqlite_url, "lws_checks_asset_pkg:alembic.ini")
+    from_settings = MigrationsCheck.from_settings(
+        {"sqlalchemy.url": sqlite_url},
+        {"script_location": "lws_checks_asset_pkg:migrations"},
+    )
+    behind = {"state": YELLOW, "detail": f"current {FIRST}; head {SECOND}"}
+    for check in (by_dir, by_ini, from_settings):
+        closing(check)
+        assert check() == behind

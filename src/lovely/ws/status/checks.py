@@ -570,7 +570,10 @@ class MigrationsCheck(Check):
         location = _option_text(options, "script_location")
         if not ini and not location:
             raise ValueError("set the option 'alembic_ini' or 'script_location'")
-        _require("alembic", "alembic")
+        try:
+            _require("alembic", "alembic")
+        except ImportError as exc:
+            raise ValueError(str(exc)) from None
         from alembic.config import Config
         from alembic.script import ScriptDirectory
 
