@@ -488,3 +488,41 @@ def test_formatter_module_imports_without_pyramid_configured():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert strict_loads(out)["Fields"] == {"msg": "m"}
+
+
+@pytest.mark.parametrize(
+    "script_name, path_info",
+    [
+        ("", "/orders"),
+        ("/shop", "/orders/7"),
+        ("", "/caf\xc3\xa9"),  # UTF-8 bytes as WSGI hands them over
+        ("", "/a b/%/?#/~!$&'()*+,;=:@"),
+    ],
+)
+def test_summary_path_is_webobs_request_path(summaries, script_name, path_info):
+    from webob import Request
+
+    app = summary_app()
+    environ = {"SCRIPT_NAME": script_name, "PATH_INFO": path_info}
+    expected = Request(dict(environ, REQUEST_METHOD="GET")).path
+    app.get("/", extra_environ=environ, status="*")
+    assert summaries()[0]["Fields"]["path"] == expected
+
+
+def test_summary_path_that_is_not_utf8(summaries):
+    # Pyramid's routing (and webob's request.path) raise on such a path; the
+    # summary still logs it, quoted, and lets the error through.
+    wsgi_app = summary_app().app  # WebTest itself would refuse such a path
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "SCRIPT_NAME": "/\xe2\x82\xac",
+        "PATH_INFO": "/\xff",
+        "SERVER_NAME": "localhost",
+        "SERVER_PORT": "80",
+        "wsgi.url_scheme": "http",
+    }
+    with pytest.raises(UnicodeDecodeError):
+        wsgi_app(environ, lambda status, headers, exc_info=None: None)
+    fields = summaries()[0]["Fields"]
+    assert fields["path"] == "/%E2%82%AC/%FF"
+    assert (fields["code"], fields["errno"]) == (500, 500)
