@@ -206,3 +206,46 @@ def test_bad_network_names_the_key():
     config.include("lovely.ws.status.probestatus")
     with pytest.raises(ConfigurationError, match="probestatus.allow_from"):
         config.commit()
+
+
+def test_allow_from_behind_a_trusted_proxy_with_waitress():
+    """As the docs advise: waitress sets REMOTE_ADDR from X-Forwarded-For only
+    when the peer is the trusted proxy, so allow_from judges the client."""
+    import http.client
+    import threading
+
+    from waitress.server import create_server
+
+    config = Configurator(settings={"probestatus.allow_from": "10.0.0.0/8"})
+    config.include("lovely.ws.status.probestatus")
+    server = create_server(
+        config.make_wsgi_app(), host="127.0.0.1", port=0, threads=2,
+        trusted_proxy="127.0.0.1", trusted_proxy_headers="x-forwarded-for",
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+
+    def post(body, forwarded=None):
+        port = server.effective_port
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        try:
+            headers = {"X-Forwarded-For": forwarded} if forwarded else {}
+            conn.request("POST", f"/probe_status?body={body}", headers=headers)
+            response = conn.getresponse()
+            return response.status, response.read().decode()
+        finally:
+            conn.close()
+
+    try:
+        # the proxy itself (127.0.0.1) is not in allow_from
+        assert post("A")[0] == 403
+        assert post("A", "192.0.2.7")[0] == 403
+        assert probestatus.RESPONSE_BODY == "OK"
+        assert post("B", "10.3.2.1") == (200, "B")
+        assert probestatus.RESPONSE_BODY == "B"
+        # a client cannot smuggle an allowed address in front of its own
+        assert post("C", "10.3.2.1, 192.0.2.7")[0] == 403
+        assert probestatus.RESPONSE_BODY == "B"
+    finally:
+        server.close()
+        thread.join(5)
