@@ -97,7 +97,8 @@ HOME = """<!DOCTYPE html>
 
 
 def home(request):
-    return Response(HOME, content_type="text/html")
+    port = request.host_port
+    return Response(HOME.replace("localhost:6543", f"localhost:{port}"), content_type="text/html")
 
 
 def main(global_config, **settings):
@@ -119,7 +120,10 @@ def main(global_config, **settings):
     config.add_status_handler("queue-worker", worker)
     config.add_status_handler("upstream", FlakyUpstream(), timeout=1)
     config.add_status_handler("database", DatabaseCheck(engine))
-    config.add_status_handler("migrations", MigrationsCheck(engine, alembic_config(url)))
+    # The revision changes only on deploys: reusing the answer for a minute is plenty.
+    config.add_status_handler(
+        "migrations", MigrationsCheck(engine, alembic_config(url)), ttl=60
+    )
 
     config.add_route("home", "/")
     config.add_view(home, route_name="home")

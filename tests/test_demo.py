@@ -1,0 +1,116 @@
+"""The demo app answers on every endpoint: in-process, and served by pserve
+from its real .ini file, as the README's first command does."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from webtest import TestApp
+
+from .servers import free_port, stop_process, wait_for_port
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT / "examples" / "demo"
+
+demo = pytest.importorskip(
+    "lovely_ws_status_demo", reason="the demo is installed by dev.py (pip install -e examples/demo)"
+)
+
+
+@pytest.fixture
+def app(tmp_path):
+    settings = {
+        "sqlalchemy.url": f"sqlite:///{tmp_path}/demo.sqlite",
+        "probestatus.store": f"file://{tmp_path}/var/probe.txt",
+        "dockerflow.version_file": str(DEMO / "lovely_ws_status_demo" / "version.json"),
+        "svcstatus.handlers": "disk = lovely.ws.status.checks.DiskSpaceCheck",
+        "svcstatus.handler.disk.path": str(tmp_path),
+    }
+    return TestApp(demo.main({}, **settings))
+
+
+def test_every_endpoint_answers(app):
+    assert "/svc_status.html" in app.get("/").text
+    names = {line.split("\t")[0] for line in app.get("/svc_status").text.splitlines()}
+    assert names == {"database", "disk", "migrations", "queue-worker", "upstream"}
+    statuses = app.get("/svc_status.json").json
+    assert statuses["database"]["state"] == "OK"
+    assert statuses["migrations"] == {"state": "OK", "detail": "at head 0001"}
+    assert 'svc_status{name="database"} 0' in app.get("/svc_status.prometheus").text
+    assert app.get("/svc_status.html").text.count('<tr class="') == 5
+    assert app.get("/__version__").json["version"]
+    assert app.get("/__heartbeat__", status=(200, 500)).json["checks"]["database"] == "ok"
+    assert app.get("/__lbheartbeat__").status_int == 200
+
+
+def test_decommission_through_the_file_store(app):
+    assert app.get("/probe_status").text == "OK"
+    app.post("/probe_status?body=maintenance")
+    assert app.get("/probe_status", status=503).text == "maintenance"
+    app.get("/__lbheartbeat__", status=503)
+    app.post("/probe_status")
+    assert app.get("/probe_status").text == "OK"
+
+
+def test_flaky_upstream_changes_state_on_its_own(monkeypatch):
+    upstream = demo.FlakyUpstream(period=6)
+    states = []
+    for second in range(6):  # each second of one period
+        monkeypatch.setattr(demo.time, "time", lambda s=second: 600.0 + s)
+        states.append(upstream()["state"])
+    assert states == ["OK"] * 4 + ["YELLOW", "RED"]
+
+
+def test_worker_reports_through_the_mixin():
+    worker = demo.QueueWorker(interval=0.01)
+    assert worker() == {"state": "YELLOW", "detail": "starting"}
+    worker.start()
+    from lovely.ws.status import STATUS_HANDLERS, waitForStatus
+
+    STATUS_HANDLERS["worker"] = worker
+    assert waitForStatus("worker", "OK", interval=0.01, timeout=5)
+
+
+def test_pserve_serves_the_demo_ini(tmp_path):
+    """`python3 dev.py demo` runs exactly this: pserve on the demo's .ini."""
+    pserve = shutil.which("pserve", path=os.path.dirname(sys.executable))
+    if pserve is None:
+        pytest.skip("pserve is not installed next to this Python")
+    # A copy, so the test writes its database and probe file in tmp_path.
+    port = free_port()
+    ini = tmp_path / "development.ini"
+    ini.write_text((DEMO / "development.ini").read_text().replace(
+        "listen = localhost:6543", f"listen = 127.0.0.1:{port}"))
+    (tmp_path / "lovely_ws_status_demo").mkdir()
+    shutil.copy(DEMO / "lovely_ws_status_demo" / "version.json",
+                tmp_path / "lovely_ws_status_demo" / "version.json")
+    proc = subprocess.Popen([pserve, str(ini)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        wait_for_port(port, timeout=60, proc=proc)
+        base = f"http://127.0.0.1:{port}"
+
+        def get(path):
+            try:
+                with urllib.request.urlopen(base + path, timeout=10) as response:
+                    return response.status, response.read().decode()
+            except urllib.error.HTTPError as exc:
+                return exc.code, exc.read().decode()
+
+        status, body = get("/svc_status")
+        assert status == 200 and "database\tOK" in body
+        assert get("/svc_status.prometheus")[0] == 200
+        assert get("/probe_status") == (200, "OK")
+        assert json.loads(get("/__version__")[1])["build"] == "local"
+        assert get("/__lbheartbeat__")[0] == 200
+    finally:
+        stop_process(proc)
+        output = proc.stdout.read().decode(errors="replace")
+    assert "Traceback" not in output, output
