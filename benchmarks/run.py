@@ -84,8 +84,8 @@ def merge_best(into: Dict[str, Any], other: Dict[str, Any]) -> None:
     """Keep the best in-process figure of two rounds (less disturbed by other load)."""
     if "error" in into or "error" in other:
         return
-    for key, entry in other["wsgi"].items():
-        mine = into["wsgi"].get(key)
+    for key, entry in other.get("wsgi", {}).items():
+        mine = into.get("wsgi", {}).get(key)
         if mine is None:
             continue
         mine["all"] = mine["all"] + entry["all"]
@@ -441,7 +441,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         type=int,
         default=None,
         help="in-process WSGI rounds per version, alternating 1.0 and "
-        "this; the best figure counts (default 2, 1 with --quick)",
+        "this; the best figure counts (default 3, 1 with --quick)",
     )
     parser.add_argument(
         "--python",
@@ -489,7 +489,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     old = run_impl(baseline, args.quick)
     print(f"measuring this project ({args.python}) ...", flush=True)
     new = run_impl(args.python, args.quick)
-    rounds = args.rounds or (1 if args.quick else 2)
+    rounds = args.rounds or (1 if args.quick else 3)
     for i in range(1, rounds):
         print(f"in-process WSGI round {i + 1} of {rounds} ...", flush=True)
         merge_best(old, run_impl(baseline, args.quick, only_wsgi=True))
