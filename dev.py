@@ -57,7 +57,7 @@ def run(*args: str) -> int:
     return subprocess.call([str(a) for a in args], cwd=HERE)
 
 
-def main(argv: "list[str]") -> int:
+def main(argv: list[str]) -> int:
     if len(argv) < 2 or argv[1] not in ("demo", "test", "docs", "lint", "setup"):
         print(__doc__.strip())
         return 2

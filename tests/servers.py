@@ -41,7 +41,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_for_port(port: int, timeout: float = 20.0, proc: Optional[subprocess.Popen] = None) -> None:
+def wait_for_port(
+    port: int, timeout: float = 20.0, proc: Optional[subprocess.Popen] = None
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
@@ -77,7 +79,7 @@ class RedisServer:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
-    def start(self) -> "RedisServer":
+    def start(self) -> RedisServer:
         self.proc = subprocess.Popen(
             [self.binary, "--port", str(self.port), "--bind", "127.0.0.1",
              "--save", "", "--appendonly", "no", "--dir", self.dir],
@@ -131,7 +133,7 @@ class PostgresServer:
             cmd = ["runuser", "-u", "postgres", "--"] + cmd
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
-    def start(self) -> "PostgresServer":
+    def start(self) -> PostgresServer:
         if os.geteuid() == 0:
             shutil.chown(self.dir, "postgres", "postgres")
         if not os.path.exists(self.data):
@@ -173,8 +175,8 @@ def serve_wsgi(app, threads: int = 4) -> Iterator[str]:
     """Serve ``app`` with waitress on a loopback port; yields the base URL."""
     from waitress.server import create_server
 
-    server = create_server(app, host="127.0.0.1", port=0, threads=threads, _quiet=True)
-    port = server.effective_port
+    server = create_server(app, host="127.0.0.1", port=0, threads=threads)
+    port = int(server.effective_port)  # a str in waitress 3
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:

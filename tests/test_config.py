@@ -127,7 +127,8 @@ def test_handlers_are_introspectable(config):
     assert intr["source"] == "tests.test_config:ok_handler"
     assert intr["timeout"] == 3.0
     assert intr["ttl"] is None
-    names = [i["introspectable"].title for i in config.registry.introspector.get_category("status handlers")]
+    category = config.registry.introspector.get_category("status handlers")
+    names = [i["introspectable"].title for i in category]
     assert names == ["db"]
 
 
@@ -228,7 +229,8 @@ def test_settings_configure_the_evaluator():
         ("svcstatus.max_workers", "2.5", "'svcstatus.max_workers'.*whole number"),
         ("svcstatus.handlers", "db myapp:db", "'svcstatus.handlers'.*name = dotted.name"),
         ("svcstatus.handlers", "a = x:y\na = x:z", "'svcstatus.handlers'.*twice"),
-        ("svcstatus.timout", "1", "unknown setting 'svcstatus.timout' \\(did you mean 'svcstatus.timeout'\\?\\)"),
+        ("svcstatus.timout", "1",
+         "unknown setting 'svcstatus.timout' \\(did you mean 'svcstatus.timeout'\\?\\)"),
     ],
 )
 def test_bad_settings_raise_at_commit(key, value, message):

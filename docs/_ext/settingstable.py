@@ -50,7 +50,8 @@ class SettingsTable(Directive):
             else:
                 lines.append(f"     - ``{spec.key} = {example}``")
         node = nodes.container()
-        self.state.nested_parse(StringList(lines, source="settings-table"), self.content_offset, node)
+        content = StringList(lines, source="settings-table")
+        self.state.nested_parse(content, self.content_offset, node)
         return node.children
 
 

@@ -2,8 +2,9 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 
 config = context.config
+section = config.get_section(config.config_ini_section)
 connectable = engine_from_config(
-    config.get_section(config.config_ini_section) or {"sqlalchemy.url": config.get_main_option("sqlalchemy.url")},
+    section or {"sqlalchemy.url": config.get_main_option("sqlalchemy.url")},
     prefix="sqlalchemy.",
     poolclass=pool.NullPool,
 )

@@ -55,7 +55,7 @@ class HandlerOptions(NamedTuple):
 # name -> (handler, options). Options apply only while the same handler object
 # is still registered under that name, so ``STATUS_HANDLERS.clear()`` or a
 # direct ``STATUS_HANDLERS[name] = other`` can never leave stale options behind.
-HANDLER_OPTIONS: Dict[str, "tuple[StatusHandler, HandlerOptions]"] = {}
+HANDLER_OPTIONS: Dict[str, tuple[StatusHandler, HandlerOptions]] = {}
 
 
 def _check_seconds(what: str, value: Any, allow_zero: bool) -> Optional[float]:

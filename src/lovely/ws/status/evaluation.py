@@ -18,8 +18,8 @@ import os
 import threading
 import time
 import weakref
-from operator import length_hint
 from collections.abc import Mapping
+from operator import length_hint
 from queue import Empty, SimpleQueue
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
 
@@ -57,9 +57,19 @@ class IStatusEvaluator(Interface):
     """Marker for the :class:`StatusEvaluator` utility of a Pyramid registry."""
 
 
-def worst_state(states: Iterable[str]) -> str:
+def worst_state(states: Iterable[Any]) -> str:
     """The most severe of ``states`` (:data:`OK` for none); unknown ones count as RED."""
-    return max(states, key=lambda s: _SEVERITY.get(s, 2), default=OK)
+    worst = 0
+    for state in states:
+        try:
+            level = _SEVERITY.get(state, 2)
+        except TypeError:  # unhashable: certainly not a valid state
+            level = 2
+        if level > worst:
+            worst = level
+            if worst == 2:
+                break
+    return (OK, YELLOW, RED)[worst]
 
 
 class StatusReport:
@@ -143,12 +153,27 @@ def _timeout_detail(timeout: float) -> str:
 
 
 def _checked(result: Any) -> Mapping[str, Any]:
-    """``result`` if it is a valid status, else a RED status saying why."""
-    if isinstance(result, Mapping):
-        state = result.get("state")
-        if isinstance(state, str) and state in VALID_STATES:
-            return result
-    return {"state": RED, "detail": _describe_invalid(result)}
+    """``result`` if it is a valid status, else a RED status saying why.
+
+    A valid mapping that is not a plain dict is copied into one, so the
+    renderers never call into a broken ``get``.
+    """
+    try:
+        if isinstance(result, Mapping):
+            state = result.get("state")
+            if isinstance(state, str):
+                plain = str.__str__(state)  # an enum member: its value
+                if plain in VALID_STATES:
+                    if type(result) is dict and type(state) is str:
+                        return result
+                    # A copy with a plain state, so the renderers need not
+                    # care about str subclasses or a broken ``get``.
+                    status = dict(result)
+                    status["state"] = plain
+                    return status
+        return {"state": RED, "detail": _describe_invalid(result)}
+    except Exception as exc:  # a mapping that fails when looked into
+        return {"state": RED, "detail": "invalid status: " + _exception_detail(exc)}
 
 
 def _failed(name: Any, exc: BaseException) -> Mapping[str, Any]:
@@ -208,9 +233,10 @@ class _Batch:
                     result = _checked(result)
                 else:
                     try:
-                        if result.get("state") not in valid:
+                        state = result.get("state")
+                        if type(state) is not str or state not in valid:
                             result = _checked(result)
-                    except TypeError:  # an unhashable state
+                    except Exception:  # an unhashable state, a broken __eq__
                         result = _checked(result)
                 durations[i] = took
                 statuses[i] = result
@@ -280,7 +306,7 @@ class _WorkerPool:
                     self._idle += 1
 
 
-_EVALUATORS: "weakref.WeakSet[StatusEvaluator]" = weakref.WeakSet()
+_EVALUATORS: weakref.WeakSet[StatusEvaluator] = weakref.WeakSet()
 
 
 def _after_fork() -> None:
@@ -305,8 +331,10 @@ class StatusEvaluator:
         self.timeout = float(timeout)
         self.max_workers = int(max_workers)
         self._lock = threading.Lock()
-        # name -> (handler, batch, index) of runs that outlived their deadline
-        self._stuck: Dict[str, Tuple[Any, _Batch, int]] = {}
+        # name -> (handler, batch, index, deadline) of runs known to be in
+        # flight: slow ones, and those that outlived their deadline. Another
+        # request shares such a run instead of starting the handler again.
+        self._stuck: Dict[str, Tuple[Any, _Batch, int, float]] = {}
         # name -> (handler, expires, status, duration) for handlers with a ttl
         self._cache: Dict[str, Tuple[Any, float, Mapping[str, Any], Optional[float]]] = {}
         # name -> handler whose last run was slow
@@ -332,11 +360,30 @@ class StatusEvaluator:
 
     def running(self) -> List[str]:
         """Names of handlers still running after they timed out."""
+        now = time.perf_counter()
         return [
             name
-            for name, (_, batch, i) in list(self._stuck.items())
+            for name, (_, batch, i, deadline) in list(self._stuck.items())
+            if batch.statuses[i] is _PENDING and deadline <= now
+        ]
+
+    def in_flight(self) -> List[str]:
+        """Names of handlers whose run other requests wait for instead of
+        starting them again (slow ones, and those that timed out)."""
+        return [
+            name
+            for name, (_, batch, i, _) in list(self._stuck.items())
             if batch.statuses[i] is _PENDING
         ]
+
+    def _in_flight(self, batch: _Batch, i: int, deadline: float) -> None:
+        """Note that handler ``i`` of ``batch`` runs, unless another run of it does."""
+        name = batch.names[i]
+        handler = batch.handlers[i]
+        stuck = self._stuck
+        entry = stuck.get(name)
+        if entry is None or entry[0] is not handler or entry[1].statuses[entry[2]] is not _PENDING:
+            stuck[name] = (handler, batch, i, deadline)
 
     def evaluate(self, names: Optional[Iterable[str]] = None) -> StatusReport:
         """Evaluate the registered handlers (or only ``names``, in that order)."""
@@ -353,16 +400,18 @@ class StatusEvaluator:
         if HANDLER_OPTIONS or self._stuck or self._cache or self._slow:
             plan: Optional[_Plan] = self._plan(batch, started)
             order: Any = plan.first + plan.rest
+            if not order and not plan.borrowed:
+                return StatusReport(name_list, batch.statuses, batch.durations)
         else:
             # The common case: nothing special about any handler.
             plan = None
             order = range(n)
-        if order:
-            batch.queue = iter(order)
-            return self._run(batch, plan, started)
-        return StatusReport(name_list, batch.statuses, batch.durations)
+            if not n:
+                return StatusReport(name_list, batch.statuses, batch.durations)
+        batch.queue = iter(order)
+        return self._run(batch, plan, started, order)
 
-    def _plan(self, batch: _Batch, now: float) -> "_Plan":
+    def _plan(self, batch: _Batch, now: float) -> _Plan:
         """Take cached and stuck handlers out; put slow ones first."""
         options = HANDLER_OPTIONS
         stuck = self._stuck
@@ -389,60 +438,114 @@ class StatusEvaluator:
             if stuck:
                 previous = stuck.get(name)
                 if previous is not None:
-                    _, earlier, j = previous
+                    earlier, j, deadline = previous[1:]
                     if previous[0] is handler and earlier.statuses[j] is _PENDING:
-                        statuses[i] = {
-                            "state": RED,
-                            "detail": _timeout_detail(timeouts[i])
-                            + " (still running from an earlier request)",
-                        }
+                        if deadline <= now:
+                            statuses[i] = {
+                                "state": RED,
+                                "detail": _timeout_detail(timeouts[i])
+                                + " (still running from an earlier request)",
+                            }
+                        else:
+                            # Running for another request: wait for that run.
+                            plan.borrowed.append((i, earlier, j, deadline))
                         continue
-                    del stuck[name]
+                    # Finished (or replaced); other requests may race us here.
+                    stuck.pop(name, None)
             if slow and slow.get(name) is handler:
                 plan.first.append(i)
             else:
                 plan.rest.append(i)
         return plan
 
-    def _run(self, batch: _Batch, plan: Optional["_Plan"], started: float) -> StatusReport:
+    def _run(self, batch: _Batch, plan: Optional[_Plan], started: float,
+             order: Any) -> StatusReport:
         pool = self.pool
         clock = time.perf_counter
-        # A walker for each handler known to be slow, and one for the rest.
-        # The first one waits for a thread if all are busy.
+        statuses = batch.statuses
+        borrowed: List[Tuple[int, _Batch, int, float]] = []
         if plan is not None:
-            latest = started + max(plan.timeouts[i] for i in plan.first + plan.rest)
+            borrowed = plan.borrowed
+            timeouts = plan.timeouts
+            latest = max([started + timeouts[i] for i in order]
+                         + [b[3] for b in borrowed])
         else:
             latest = started + self.timeout
-        pool.submit(batch, force=True)
-        if plan is not None:
-            for _ in range(min(len(plan.first), len(plan.rest) + len(plan.first) - 1)):
-                if not pool.submit(batch):
-                    break
-        statuses = batch.statuses
+        own_done = not order
+        if own_done:
+            batch.done.set()
+        else:
+            # A walker for each handler known to be slow, and one for the
+            # rest. The first one waits for a thread if all are busy.
+            pool.submit(batch, force=True)
+            if plan is not None and plan.first:
+                for _ in range(min(len(plan.first), len(order) - 1)):
+                    if not pool.submit(batch):
+                        break
+                for i in plan.first:
+                    self._in_flight(batch, i, started + timeouts[i])
         wait = SLOW_SECONDS
+        # Queued handlers that nobody has picked up; each new walker takes one.
         queued = length_hint(batch.queue)
+        expected = queued
         grow = 1
-        while not batch.done.wait(wait):
+        noted = 0  # the handlers up to this position in order are in _stuck
+        while True:
+            if borrowed:
+                borrowed = self._collect(batch, plan, borrowed, clock())
+            if own_done:
+                if not borrowed:
+                    break
+                time.sleep(wait)
+            elif batch.done.wait(wait):
+                own_done = True
+                continue
             now = clock()
             if now >= latest:
                 break
             if plan is not None:
                 # Give up early once every handler still out is past its deadline.
-                out = [i for i in plan.first + plan.rest if statuses[i] is _PENDING]
-                latest = started + max((plan.timeouts[i] for i in out), default=0)
+                out = [started + timeouts[i] for i in order if statuses[i] is _PENDING]
+                latest = max(out + [b[3] for b in borrowed], default=0)
                 if now >= latest:
                     break
-            still_queued = length_hint(batch.queue)
-            if still_queued and still_queued == queued:
-                # Every walker is busy with one handler: let more take over,
-                # twice as many each time the queue stalls.
-                for _ in range(min(grow, still_queued)):
+            if own_done:
+                continue
+            queued = length_hint(batch.queue)
+            # Handlers some walker has been busy with for a tick or more: let
+            # concurrent requests wait for these runs rather than start more.
+            started_count = len(order) - queued
+            if started_count > noted:
+                for i in order[noted:started_count]:
+                    if statuses[i] is _PENDING:
+                        self._in_flight(
+                            batch, i,
+                            started + (self.timeout if plan is None else timeouts[i]),
+                        )
+                noted = started_count
+            if queued and queued >= expected:
+                # No walker got to a new handler since the last tick: they
+                # are all busy, so let more take over, twice as many each time.
+                added = 0
+                for _ in range(min(grow, queued)):
                     if not pool.submit(batch):
                         break
+                    added += 1
                 grow *= 2
-            queued = still_queued
-            wait = min(SLOW_SECONDS * grow, latest - now)
+                expected = queued - added
+            else:
+                expected = queued
+            if queued:  # watch the queue closely
+                wait = SLOW_SECONDS
+            elif plan is None:  # one deadline for all: wait for it (or done)
+                wait = latest - now
+            else:  # per-handler deadlines: look again now and then
+                wait = min(max(2 * wait, SLOW_SECONDS), 0.05, latest - now)
 
+        for i, _, _, _ in borrowed:  # runs of other requests still out: too late
+            statuses[i] = {"state": RED, "detail": _timeout_detail(
+                self.timeout if plan is None else plan.timeouts[i])}
+            batch.durations[i] = clock() - started
         if batch.done.is_set():  # every walker has finished: nothing writes any more
             result = StatusReport(batch.names, statuses, batch.durations)
         else:
@@ -454,24 +557,42 @@ class StatusEvaluator:
             self._remember(batch, plan, result)
         return result
 
-    def _give_up(self, batch: _Batch, plan: Optional["_Plan"], report: StatusReport,
+    def _collect(self, batch: _Batch, plan: _Plan, borrowed: List[Any],
+                 now: float) -> List[Any]:
+        """Take the results of shared runs that finished; return the others."""
+        waiting = []
+        for entry in borrowed:
+            i, other, j, deadline = entry
+            status = other.statuses[j]
+            if status is _PENDING and deadline > now:
+                waiting.append(entry)
+                continue
+            if status is _PENDING or status is _SKIPPED:
+                status = {"state": RED, "detail": _timeout_detail(plan.timeouts[i])}
+                batch.durations[i] = other.durations[j]
+            else:
+                batch.durations[i] = other.durations[j]
+            batch.statuses[i] = status
+        return waiting
+
+    def _give_up(self, batch: _Batch, plan: Optional[_Plan], report: StatusReport,
                  started: float) -> None:
         """Report what did not finish in time; remember what still runs."""
         for i in batch.queue:  # nothing queued may start any more
             batch.statuses[i] = _SKIPPED
         statuses = report.statuses
-        elapsed = time.perf_counter() - started
+        now = time.perf_counter()
+        elapsed = now - started
         for i, status in enumerate(statuses):
             if status is _PENDING or status is _SKIPPED:
                 timeout = self.timeout if plan is None else plan.timeouts[i]
                 statuses[i] = {"state": RED, "detail": _timeout_detail(timeout)}
                 report.durations[i] = elapsed
                 if batch.statuses[i] is _PENDING:
-                    name = batch.names[i]
-                    self._stuck[name] = (batch.handlers[i], batch, i)
-                    self._slow[name] = batch.handlers[i]
+                    self._in_flight(batch, i, min(now, started + timeout))
+                    self._slow[batch.names[i]] = batch.handlers[i]
 
-    def _remember(self, batch: _Batch, plan: Optional["_Plan"], report: StatusReport) -> None:
+    def _remember(self, batch: _Batch, plan: Optional[_Plan], report: StatusReport) -> None:
         """Note slow handlers, finish late ones, and cache those with a ttl."""
         names = batch.names
         statuses = report.statuses
@@ -499,13 +620,15 @@ class StatusEvaluator:
 class _Plan:
     """What :meth:`StatusEvaluator._plan` decided for one evaluation."""
 
-    __slots__ = ("timeouts", "ttls", "first", "rest")
+    __slots__ = ("timeouts", "ttls", "first", "rest", "borrowed")
 
     def __init__(self, timeout: float, n: int) -> None:
         self.timeouts = [timeout] * n
         self.ttls: Dict[int, float] = {}
         self.first: List[int] = []
         self.rest: List[int] = []
+        # (index, batch, index there, deadline) of runs shared with a request
+        self.borrowed: List[Tuple[int, _Batch, int, float]] = []
 
 
 _default_evaluator: Optional[StatusEvaluator] = None

@@ -13,7 +13,8 @@ import math
 import re
 import time
 from collections.abc import Mapping
-from typing import Any, Iterable, List, Mapping as MappingT, Optional, Sequence, Tuple
+from typing import Any, Iterable, Optional, Sequence, Tuple
+from typing import Mapping as MappingT
 
 from . import NUMERIC_VALUES, OK, RED, YELLOW
 
@@ -47,10 +48,20 @@ def to_text(value: Any) -> str:
     """``str(value)``, but never raising (a broken ``__str__`` gets a placeholder)."""
     if type(value) is str:
         return value
+    if isinstance(value, str):
+        # The text itself: str() of a ``(str, Enum)`` member is its name.
+        return str.__str__(value)
     try:
         return str(value)
     except Exception:
         return f"<unprintable {type(value).__name__}>"
+
+
+def _state_value(state: Any) -> int:
+    """0, 1 or 2 for a state that is not a plain ``str`` (2 unless valid)."""
+    if isinstance(state, str):  # a str subclass such as an enum member
+        return NUMERIC_VALUES.get(str.__str__(state), 2)
+    return 2
 
 
 # ---------------------------------------------------------------- CSV
@@ -61,7 +72,7 @@ _CSV_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _CSV_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
 
 
-def _csv_escape_char(match: "re.Match[str]") -> str:
+def _csv_escape_char(match: re.Match[str]) -> str:
     char = match.group()
     escape = _CSV_ESCAPES.get(char)
     if escape is None:
@@ -248,10 +259,11 @@ def render_prometheus(
         else:
             label = escape_label_value(name)
         state = status.get("state")
-        value = values.get(state, 2) if type(state) is str else 2
+        value = values.get(state, 2) if type(state) is str else _state_value(state)
         append(f'svc_status{{name="{label}"}} {value}')
         labels = status.get("labels")
-        if labels and isinstance(labels, dict):
+        # (isinstance first: the truth of an arbitrary object may raise)
+        if labels is not None and isinstance(labels, dict) and labels:
             if seen is None:
                 seen = {to_text(n) for n, _ in items}
             prefix = to_text(name) + "_"
@@ -339,7 +351,7 @@ def render_html(
     for name, status in items:
         state = status.get("state")
         # anything but a valid state (even an unhashable one) shows as RED
-        state = state if isinstance(state, str) and state in NUMERIC_VALUES else RED
+        state = (OK, YELLOW, RED)[_state_value(state)]
         states.append(state)
         detail = status.get("detail")
         seconds = None if durations is None else durations.get(name)

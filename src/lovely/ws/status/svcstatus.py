@@ -76,7 +76,7 @@ def _html(report: StatusReport) -> str:
     )
 
 
-_FORMATS: "dict[str, tuple[str, Callable[[StatusReport], str]]]" = {
+_FORMATS: dict[str, tuple[str, Callable[[StatusReport], str]]] = {
     "csv": (CSV_CONTENT_TYPE, lambda report: render_csv(report.sorted_items())),
     "json": (JSON_CONTENT_TYPE, lambda report: render_json(report.as_dict())),
     "prometheus": (PROMETHEUS_CONTENT_TYPE, _prometheus),
