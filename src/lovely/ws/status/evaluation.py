@@ -78,8 +78,9 @@ class StatusReport:
     ``names``, ``statuses`` and ``durations`` are parallel lists in
     registration order. Each status is the dict the handler returned (never
     modified) when it was valid, otherwise a new ``{'state': RED, 'detail':
-    ...}`` that says what went wrong. ``durations`` holds the seconds the
-    handler's last run took (``None`` while it has not finished).
+    ...}`` that says what went wrong. ``durations`` holds the seconds each
+    handler took; for one that timed out, how long the request waited for
+    it; for a cached result, what the run that produced it took.
     """
 
     __slots__ = ("names", "statuses", "durations", "timestamp")
