@@ -290,3 +290,15 @@ def test_lbheartbeat_style_reader_sees_store_unavailable(redis_server):
         store.get()
     with pytest.raises(probestatus.StoreUnavailable):
         store.set("OK")
+
+
+def test_each_failing_store_warns_once(tmp_path, caplog):
+    apps = [make_app(f"file://{tmp_path / name}") for name in ("a", "b")]
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()  # a directory in the way: reads fail
+    for app in apps + apps:
+        app.get("/probe_status", status=503)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 2
+    assert str(tmp_path / "a") in warnings[0]
+    assert str(tmp_path / "b") in warnings[1]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
+import weakref
 from typing import Any, Dict, Optional, Tuple
 
 from pyramid.response import Response
@@ -117,20 +118,37 @@ def _answer(text: str, status: Optional[int] = None) -> Response:
 
 # When a store fails, say so in the log once, then at most every
 # _WARNING_INTERVAL seconds while it stays down; say when it is back.
+# Keyed by id() so that the hot path only tests the dict for emptiness; the
+# weak reference tells a reused id of a new store from the failed one.
 _WARNING_INTERVAL = 60.0
-_FAILING: Dict[int, float] = {}
+_FAILING: Dict[int, Tuple[Any, float]] = {}
+
+
+def _failing_since(store: Any) -> Optional[float]:
+    entry = _FAILING.get(id(store))
+    if entry is None:
+        return None
+    if entry[0]() is not store:
+        _FAILING.pop(id(store), None)
+        return None
+    return entry[1]
 
 
 def _store_failed(store: Any, exc: StoreUnavailable, action: str) -> None:
     now = time.monotonic()
-    last = _FAILING.get(id(store))
+    last = _failing_since(store)
     if last is None or now - last >= _WARNING_INTERVAL:
-        _FAILING[id(store)] = now
+        try:
+            ref = weakref.ref(store)
+        except TypeError:  # a store class without weak reference support
+            ref = lambda: store  # noqa: E731
+        _FAILING[id(store)] = (ref, now)
         log.warning("probe_status cannot %s the probe text: %s", action, exc)
 
 
 def _store_recovered(store: Any) -> None:
-    if _FAILING.pop(id(store), None) is not None:
+    if _failing_since(store) is not None:
+        _FAILING.pop(id(store), None)
         log.info("probe_status: the probe store %r is reachable again", store)
 
 
