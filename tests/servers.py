@@ -177,14 +177,24 @@ def serve_wsgi(app, threads: int = 4) -> Iterator[str]:
 
     server = create_server(app, host="127.0.0.1", port=0, threads=threads)
     port = int(server.effective_port)  # a str in waitress 3
-    thread = threading.Thread(target=server.run, daemon=True)
+    stop = threading.Event()
+
+    def run() -> None:
+        # Our own loop, so the socket is closed only after select() is done
+        # with it (server.close() from here races with server.run()).
+        while not stop.is_set():
+            server.asyncore.loop(timeout=0.05, map=server._map, count=1)
+
+    thread = threading.Thread(target=run, daemon=True)
     thread.start()
     try:
         wait_for_port(port)
         yield f"http://127.0.0.1:{port}"
     finally:
-        server.close()
+        stop.set()
         thread.join(5)
+        server.close()
+        server.task_dispatcher.shutdown()
 
 
 def python() -> str:
