@@ -114,3 +114,47 @@ def test_pserve_serves_the_demo_ini(tmp_path):
         stop_process(proc)
         output = proc.stdout.read().decode(errors="replace")
     assert "Traceback" not in output, output
+
+
+def _demo_ini(tmp_path: Path) -> Path:
+    """A copy of the demo's .ini that keeps its files in ``tmp_path``."""
+    ini = tmp_path / "development.ini"
+    ini.write_text((DEMO / "development.ini").read_text())
+    (tmp_path / "lovely_ws_status_demo").mkdir(exist_ok=True)
+    shutil.copy(DEMO / "lovely_ws_status_demo" / "version.json",
+                tmp_path / "lovely_ws_status_demo" / "version.json")
+    return ini
+
+
+def _script(name: str) -> str:
+    path = Path(sys.executable).parent / name
+    if not path.exists():
+        pytest.skip(f"{name} is not installed next to this Python (pip install -e .)")
+    return str(path)
+
+
+def test_pstatus_and_pprobe_on_the_demo_ini(tmp_path):
+    """The README's console-script commands, on the demo's own .ini."""
+    ini = _demo_ini(tmp_path)
+
+    def run(*args):
+        return subprocess.run([_script(args[0]), str(ini), *args[1:]], capture_output=True,
+                              text=True, timeout=120, cwd=str(tmp_path))
+
+    done = run("pstatus", "--only", "database", "migrations", "disk", "--no-color")
+    assert done.returncode == 0, done.stderr
+    assert "database" in done.stdout and "at head 0001" in done.stdout
+    done = run("pstatus", "--format", "json")
+    report = json.loads(done.stdout)
+    assert set(report) == {"database", "disk", "migrations", "queue-worker", "upstream"}
+    # The upstream of the demo turns YELLOW or RED on a clock: the exit code
+    # follows the worst state it reported.
+    worst = max(("OK", "YELLOW", "RED").index(s["state"]) for s in report.values())
+    assert done.returncode == worst
+
+    assert run("pprobe", "--off", "deploying").returncode == 0
+    shown = run("pprobe", "--show")
+    assert (shown.returncode, shown.stdout.strip()) == (1, "deploying")
+    assert (tmp_path / "var" / "probe.txt").read_text() == "deploying"
+    assert run("pprobe", "--on").returncode == 0
+    assert run("pprobe", "--show").returncode == 0
