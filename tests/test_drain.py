@@ -220,3 +220,13 @@ def test_gunicorn_workers_drain_then_exit(tmp_path, preload):
         assert {a.pid for a in draining} <= workers
         assert not [a for a in seen if a.status not in (200, 503)]
         assert server.proc.returncode == 0
+
+
+def test_uninstall_puts_back_the_previous_handler(sigterm):
+    previous = Recorder()
+    signal.signal(signal.SIGTERM, previous)
+    assert drain.uninstall_sigterm_handler() is False  # nothing to remove
+    drain.install_sigterm_handler(5, "BYE")
+    assert drain.uninstall_sigterm_handler() is True
+    assert signal.getsignal(signal.SIGTERM) is previous
+    assert drain.post_worker_init(object()) is None  # forgotten too

@@ -27,7 +27,13 @@ from typing import Any, Optional, Tuple
 
 from . import stores
 
-__all__ = ["install_sigterm_handler", "post_worker_init", "Drainer", "DEFAULT_TEXT"]
+__all__ = [
+    "install_sigterm_handler",
+    "uninstall_sigterm_handler",
+    "post_worker_init",
+    "Drainer",
+    "DEFAULT_TEXT",
+]
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +135,23 @@ def install_sigterm_handler(
         log.warning("cannot drain on signal %s: %s", signum, exc)
         return None
     return drainer
+
+
+def uninstall_sigterm_handler(signum: int = signal.SIGTERM) -> bool:
+    """Put back the handler that :func:`install_sigterm_handler` replaced.
+
+    For processes that load the app but serve nothing (console scripts,
+    task workers), where a delayed ``SIGTERM`` helps nobody. Returns whether
+    a drain handler was removed; a drain in progress is not undone.
+    """
+    current = signal.getsignal(signum)
+    if not isinstance(current, Drainer) or current.draining:
+        return False
+    previous = current.previous
+    signal.signal(signum, signal.SIG_DFL if previous is None else previous)
+    if _CONFIGURED[0] is not None and _CONFIGURED[0][2] == signum:
+        _CONFIGURED[0] = None
+    return True
 
 
 def post_worker_init(worker: Any = None) -> Optional[Drainer]:
