@@ -561,3 +561,20 @@ def test_works_in_a_forked_child():
         text = pipe.read()
     os.waitpid(pid, 0)
     assert text == repr({"x": {"state": YELLOW, "detail": "child"}})
+
+
+def test_forgets_handlers_that_are_gone():
+    # White-box: leftovers of removed handlers would keep every request off
+    # the fast path (a measurable slowdown with many handlers).
+    evaluator = StatusEvaluator(timeout=0.05)
+    addStatusHandler("slow", lambda: time.sleep(0.01) or {"state": OK})
+    addStatusHandler("cached", fixed(state=OK), ttl=60)
+    addStatusHandler("late", lambda: time.sleep(0.2) or {"state": OK})
+    addStatusHandler("fast", fixed(state=OK))
+    evaluator.evaluate()
+    assert evaluator._slow and evaluator._cache and evaluator._stuck
+    for name in ("slow", "cached", "late"):
+        del STATUS_HANDLERS[name]
+    wait_until(lambda: evaluator.in_flight() == [])
+    assert evaluator.evaluate().as_dict() == {"fast": {"state": OK}}
+    assert (evaluator._slow, evaluator._cache, evaluator._stuck) == ({}, {}, {})

@@ -398,6 +398,8 @@ class StatusEvaluator:
         n = len(handlers)
         batch = _Batch(name_list, handlers, [_PENDING] * n, [None] * n)
         started = time.perf_counter()
+        if self._stuck or self._cache or self._slow:
+            self._prune()
         if HANDLER_OPTIONS or self._stuck or self._cache or self._slow:
             plan: Optional[_Plan] = self._plan(batch, started)
             order: Any = plan.first + plan.rest
@@ -411,6 +413,23 @@ class StatusEvaluator:
                 return StatusReport(name_list, batch.statuses, batch.durations)
         batch.queue = iter(order)
         return self._run(batch, plan, started, order)
+
+    def _prune(self) -> None:
+        """Forget handlers that are no longer registered and runs that ended.
+
+        Without this, one handler that was slow once and is gone since would
+        keep every later request off the fast path.
+        """
+        current = STATUS_HANDLERS
+        for store in (self._slow, self._cache):
+            for name, entry in list(store.items()):
+                handler = entry if store is self._slow else entry[0]
+                if current.get(name) is not handler:
+                    store.pop(name, None)
+        stuck = self._stuck
+        for name, entry in list(stuck.items()):
+            if current.get(name) is not entry[0] or entry[1].statuses[entry[2]] is not _PENDING:
+                stuck.pop(name, None)
 
     def _plan(self, batch: _Batch, now: float) -> _Plan:
         """Take cached and stuck handlers out; put slow ones first."""
@@ -609,7 +628,7 @@ class StatusEvaluator:
         for i in plan.first:
             took = durations[i]
             if took is not None and took < SLOW_SECONDS and slow.get(names[i]) is batch.handlers[i]:
-                del slow[names[i]]
+                slow.pop(names[i], None)  # (another request may do the same now)
         if plan.ttls:
             now = time.perf_counter()
             for i, ttl in plan.ttls.items():
