@@ -1,15 +1,20 @@
 """Evaluate every status handler safely: isolated, under deadlines, concurrently.
 
 The request thread never calls a handler itself. Handlers run on a small pool
-of daemon threads ("walkers") that pull indices from a shared deque, so a
+of daemon threads ("walkers") that pull indices from a shared iterator, so a
 thousand cheap handlers cost one hand-off, while a handler that blocks is
-noticed (the deque stops shrinking) and the rest of the work is taken over by
-more walkers. Handlers known to be slow from their last run are put first,
-each picked up by a walker of its own. The request thread waits until every
-handler has answered or missed its deadline, whichever comes first.
+noticed (no new index is taken for a tick) and the rest of the work is taken
+over by more walkers, twice as many at each tick that sees no progress.
+Handlers known to be slow from their last run are put first, each picked up
+by a walker of its own. The request thread waits until every handler has
+answered or missed its deadline, whichever comes first.
 
-A handler still running past its deadline is not started again by later
-requests; it is reported as timed out until it returns.
+A run that is known to take a while (a slow handler, or one that has been
+busy for a tick) is shared: a concurrent request waits for that run's result
+(until that run's deadline) instead of starting the handler again. A handler
+still running past its deadline is not started again by later requests; it
+is reported as timed out until it returns. So a hung dependency ties up one
+thread, not one per request.
 """
 from __future__ import annotations
 
