@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from lovely.ws import status
-from lovely.ws.status import evaluation, probestatus
+from lovely.ws.status import evaluation, probestatus, stores
 
 from .servers import PostgresServer, RedisServer
 
@@ -14,10 +14,12 @@ def clean_registry():
     status.STATUS_HANDLERS.clear()
     status.HANDLER_OPTIONS.clear()
     probestatus.RESPONSE_BODY = "OK"
+    stores.stop_draining()
     yield
     status.STATUS_HANDLERS.clear()
     status.HANDLER_OPTIONS.clear()
     probestatus.RESPONSE_BODY = "OK"
+    stores.stop_draining()
     evaluation._default_evaluator = None
 
 
