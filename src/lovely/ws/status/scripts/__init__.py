@@ -12,7 +12,6 @@ states (0, 1, 2) belong to ``pstatus`` alone.
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 import textwrap
 from typing import Any, Dict, List, Optional, Sequence
@@ -194,15 +193,12 @@ def _undo_drain() -> None:
     # An app with probestatus.drain_seconds installs a SIGTERM handler that
     # delays the end of the process. A script is no server: a SIGTERM (from
     # a health check that took too long, or `timeout`) must end it at once.
-    from ..drain import Drainer
+    from ..drain import uninstall_sigterm_handler
 
-    for signum in (signal.SIGTERM,):
-        current = signal.getsignal(signum)
-        if isinstance(current, Drainer):
-            try:
-                signal.signal(signum, current.previous)
-            except ValueError:  # pragma: no cover - not the main thread
-                pass
+    try:
+        uninstall_sigterm_handler()
+    except ValueError:  # pragma: no cover - not the main thread
+        pass
 
 
 def run_command(cls: Any, argv: Sequence[str], quiet: bool) -> int:
