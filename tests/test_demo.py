@@ -84,17 +84,22 @@ def test_pserve_serves_the_demo_ini(tmp_path):
     if pserve is None:
         pytest.skip("pserve is not installed next to this Python")
     # A copy, so the test writes its database and probe file in tmp_path.
-    port = free_port()
-    ini = tmp_path / "development.ini"
-    ini.write_text((DEMO / "development.ini").read_text().replace(
-        "listen = localhost:6543", f"listen = 127.0.0.1:{port}"))
-    (tmp_path / "lovely_ws_status_demo").mkdir()
-    shutil.copy(DEMO / "lovely_ws_status_demo" / "version.json",
-                tmp_path / "lovely_ws_status_demo" / "version.json")
-    proc = subprocess.Popen([pserve, str(ini)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    ini = _demo_ini(tmp_path)
+    text = ini.read_text()
+    for attempt in range(3):
+        # Another process may take the free port before pserve binds it.
+        port = free_port()
+        ini.write_text(text.replace("listen = localhost:6543", f"listen = 127.0.0.1:{port}"))
+        proc = subprocess.Popen([pserve, str(ini)],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        try:
+            wait_for_port(port, timeout=60, proc=proc)
+            break
+        except RuntimeError:
+            stop_process(proc)
+            if attempt == 2:
+                raise
     try:
-        wait_for_port(port, timeout=60, proc=proc)
         base = f"http://127.0.0.1:{port}"
 
         def get(path):
