@@ -107,6 +107,14 @@ def test_direct_call_reads_a_plain_dict_of_headers():
     assert response.json == {"x": {"state": "OK"}}
 
 
+def test_direct_call_with_capitalised_plain_headers():
+    addStatusHandler("x", fixed(state=OK))
+    request = testing.DummyRequest(headers={"Accept": "application/json"})
+    response = svc_status_view(request)
+    assert response.headers["Content-Type"] == JSON
+    assert response.body == b'{"x":{"state":"OK"}}'
+
+
 def test_direct_call_prometheus():
     addStatusHandler("x", fixed(state=YELLOW))
     response = svc_status_view(dummy(".prometheus", "application/json"))
