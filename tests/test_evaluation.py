@@ -3,6 +3,8 @@ concurrency, caching and timing (issue 3)."""
 from __future__ import annotations
 
 import os
+import select
+import signal
 import threading
 import time
 
@@ -297,7 +299,6 @@ def test_no_pile_up_with_concurrent_requests(blocked):
     first.start()
     # once the first request noticed the handler is busy, others wait for that run
     wait_until(lambda: evaluator.in_flight() == ["hung"])
-    assert evaluator.running() == []  # not timed out yet
 
     def client():
         try:
@@ -356,7 +357,7 @@ def test_concurrent_requests_share_a_slow_run():
     ]
     for thread in threads:
         thread.start()
-        time.sleep(0.02)
+        time.sleep(0.05)
     for thread in threads:
         thread.join(30)
     assert [r.as_dict() for r in reports] == [
@@ -557,9 +558,16 @@ def test_works_in_a_forked_child():
         finally:
             os._exit(0)
     os.close(write)
-    with os.fdopen(read) as pipe:
-        text = pipe.read()
-    os.waitpid(pid, 0)
+    try:
+        # a child that hangs must fail the test, not the whole run
+        ready, _, _ = select.select([read], [], [], 30)
+        if not ready:  # pragma: no cover - the failure
+            os.kill(pid, signal.SIGKILL)
+            pytest.fail("the forked child did not answer")
+        with os.fdopen(read) as pipe:
+            text = pipe.read()
+    finally:
+        os.waitpid(pid, 0)
     assert text == repr({"x": {"state": YELLOW, "detail": "child"}})
 
 
