@@ -106,9 +106,7 @@ class Call:
         return body
 
 
-def best_per_call(
-    fn: Callable[[], Any], repeats: int, min_time: float
-) -> Dict[str, Any]:
+def best_per_call(fn: Callable[[], Any], repeats: int, min_time: float) -> Dict[str, Any]:
     """Seconds per call: the best of ``repeats`` loops of at least ``min_time`` each."""
     clock = time.perf_counter
     fn()  # warm caches (and lazily created pools)
@@ -242,9 +240,7 @@ def measure_slow(quick: bool) -> Dict[str, Any]:
         call()
         elapsed = clock() - start
         lines = call.body.decode("utf-8").split("\n")
-        if len(lines) != SLOW_HANDLERS or any(
-            "\tOK\t" not in line + "\t" for line in lines
-        ):
+        if len(lines) != SLOW_HANDLERS or any("\tOK\t" not in line + "\t" for line in lines):
             raise RuntimeError(f"unexpected /svc_status body: {call.body[:200]!r}")
         return elapsed
 

@@ -68,13 +68,10 @@ def run_impl(python: str, quick: bool, only_wsgi: bool = False) -> Dict[str, Any
     args = [python, "-I", BENCH, "measure"] + (["--quick"] if quick else [])
     if only_wsgi:
         args.append("--only-wsgi")
-    proc = subprocess.run(
-        args, capture_output=True, text=True, env=clean_env(), cwd=HERE
-    )
+    proc = subprocess.run(args, capture_output=True, text=True, env=clean_env(), cwd=HERE)
     if proc.returncode != 0:
         return {
-            "error": proc.stderr.strip().splitlines()[-1:]
-            or [f"exit {proc.returncode}"],
+            "error": proc.stderr.strip().splitlines()[-1:] or [f"exit {proc.returncode}"],
             "stderr": proc.stderr,
         }
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -122,9 +119,7 @@ def run_wrk(
 ) -> Dict[str, Any]:
     """wrk against waitress (4 threads) serving /probe_status on 127.0.0.1."""
     port = free_port()
-    args = [python, "-I", BENCH, "serve", str(port)] + (
-        ["--store", store] if store else []
-    )
+    args = [python, "-I", BENCH, "serve", str(port)] + (["--store", store] if store else [])
     with tempfile.TemporaryDirectory(prefix="lws-wrk-") as tmp:
         log_path = os.path.join(tmp, "server.log")
         script = os.path.join(tmp, "done.lua")
@@ -205,9 +200,10 @@ def div(a: Optional[float], b: Optional[float]) -> Optional[float]:
 def table(rows: List[Tuple[str, ...]], header: Tuple[str, ...]) -> str:
     widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
     line = "  ".join("-" * w for w in widths)
-    out = ["  ".join(str(h).ljust(w) for h, w in zip(header, widths)), line]
-    for r in rows:
-        out.append("  ".join(str(c).ljust(w) for c, w in zip(r, widths)))
+    out = [line]
+    for r in [header] + rows:
+        out.append("  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip())
+    out[0], out[1] = out[1], out[0]
     return "\n".join(out)
 
 
@@ -368,8 +364,7 @@ def report(
         judged = not label.startswith("1.0")
         if judged and not ok:
             failures.append(
-                f"wrk {label}: {w['errors']} errors, {w['non2xx']} non-2xx, "
-                f"{w['non200']} non-200"
+                f"wrk {label}: {w['errors']} errors, {w['non2xx']} non-2xx, {w['non200']} non-200"
             )
         rows.append(
             (
@@ -412,11 +407,22 @@ def machine() -> Dict[str, str]:
                     break
     except OSError:
         pass
+    try:
+        # "-dirty": the work tree has changes not committed yet.
+        commit = subprocess.run(
+            ["git", "-C", ROOT, "describe", "--always", "--dirty"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        commit = "?"
     return {
         "date": datetime.datetime.now().isoformat(timespec="seconds"),
         "nproc": str(os.cpu_count()),
         "cpu": cpu,
         "kernel": platform.release(),
+        "commit": commit,
     }
 
 
@@ -448,9 +454,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         default=PROJECT_PYTHON,
         help="interpreter with this project installed (default .venv)",
     )
-    parser.add_argument(
-        "--json", metavar="FILE", help="also write every figure to FILE"
-    )
+    parser.add_argument("--json", metavar="FILE", help="also write every figure to FILE")
     parser.add_argument(
         "--profile",
         metavar="SCENARIO",
@@ -480,9 +484,8 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     info = machine()
     print(
-        "lovely.ws.status benchmarks, {}, {} CPUs: {}".format(
-            info["date"], info["nproc"], info["cpu"]
-        ),
+        f"lovely.ws.status benchmarks, {info['date']}, commit {info['commit']}, "
+        f"{info['nproc']} CPUs: {info['cpu']}, Python {platform.python_version()}",
         flush=True,
     )
     print(f"measuring 1.0.0 ({baseline}) ...", flush=True)
@@ -530,9 +533,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         try:
             for label, python, store in runs:
                 print(f"wrk {label} for {seconds} s ...", flush=True)
-                wrk[label] = run_wrk(
-                    python, seconds, args.wrk_threads, args.wrk_connections, store
-                )
+                wrk[label] = run_wrk(python, seconds, args.wrk_threads, args.wrk_connections, store)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 

@@ -29,9 +29,7 @@ def baseline_python(venv: str = BASELINE_DIR) -> str:
 def _ready(python: str) -> bool:
     if not os.path.exists(python):
         return False
-    return (
-        subprocess.run([python, "-I", "-c", CHECK], capture_output=True).returncode == 0
-    )
+    return subprocess.run([python, "-I", "-c", CHECK], capture_output=True).returncode == 0
 
 
 def ensure_baseline(venv: str = BASELINE_DIR, quiet: bool = False) -> str:
