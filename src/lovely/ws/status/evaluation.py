@@ -24,9 +24,9 @@ import threading
 import time
 import weakref
 from collections.abc import Mapping
-from operator import length_hint
+from operator import itemgetter, length_hint
 from queue import Empty, SimpleQueue
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from zope.interface import Interface
 
@@ -112,10 +112,22 @@ class StatusReport:
     def sorted_items(self) -> List[Tuple[str, Mapping[str, Any]]]:
         """``(name, status)`` pairs sorted by name."""
         try:
-            # Names are unique, so the tuples never compare their dicts.
-            return sorted(zip(self.names, self.statuses))
+            return sorted(zip(self.names, self.statuses), key=itemgetter(0))
         except TypeError:  # names that are not all strings
             return sorted(zip(self.names, self.statuses), key=lambda i: str(i[0]))
+
+    def sorted_columns(self) -> Tuple[Sequence[Any], Sequence[Mapping[str, Any]],
+                                      Sequence[Optional[float]]]:
+        """``(names, statuses, durations)``, each sorted by name."""
+        names = self.names
+        if len(names) < 2:  # itemgetter of one index returns no tuple
+            return tuple(names), tuple(self.statuses), tuple(self.durations)
+        try:
+            order = sorted(range(len(names)), key=names.__getitem__)
+        except TypeError:  # names that are not all strings
+            order = sorted(range(len(names)), key=lambda i: str(names[i]))
+        pick = itemgetter(*order)
+        return pick(names), pick(self.statuses), pick(self.durations)
 
     def as_dict(self) -> Dict[str, Mapping[str, Any]]:
         """``{name: status}`` in registration order."""
@@ -233,21 +245,18 @@ class _Batch:
                 except BaseException as exc:  # noqa: B036 - report, never die
                     result = _failed(self.names[i], exc)
                 now = clock()
-                took = now - then
+                took = durations[i] = now - then
                 then = now
-                if type(result) is not dict:
-                    result = _checked(result)
-                else:
-                    try:
-                        state = result.get("state")
-                        if type(state) is not str or state not in valid:
-                            result = _checked(result)
-                    except Exception:  # an unhashable state, a broken __eq__
-                        result = _checked(result)
-                durations[i] = took
-                statuses[i] = result
                 if took >= slow_seconds:
                     slow.append(i)
+                try:
+                    if (type(result) is not dict
+                            or type(state := result.get("state")) is not str
+                            or state not in valid):
+                        result = _checked(result)
+                except Exception:  # an unhashable state, a broken __eq__
+                    result = _checked(result)
+                statuses[i] = result
         finally:
             with self.lock:
                 self.walkers -= 1

@@ -13,7 +13,7 @@ import math
 import re
 import time
 from collections.abc import Mapping
-from typing import Any, Iterable, Optional, Sequence, Tuple
+from typing import Any, Iterable, List, Optional, Sequence, Tuple
 from typing import Mapping as MappingT
 
 from . import NUMERIC_VALUES, OK, RED, YELLOW
@@ -27,6 +27,7 @@ __all__ = [
     "render_csv",
     "render_json",
     "render_prometheus",
+    "render_prometheus_columns",
     "render_html",
     "escape_label_value",
     "format_number",
@@ -230,6 +231,60 @@ def format_number(value: Any) -> str:
     return repr(number)
 
 
+def _label_values(names: Iterable[Any]) -> List[str]:
+    # Once per handler on every scrape: plain ASCII names without quote,
+    # backslash or newline (nearly all) skip escaping.
+    return [
+        name if (type(name) is str and name.isascii() and "\\" not in name
+                 and '"' not in name and "\n" not in name)
+        else escape_label_value(name)
+        for name in names
+    ]
+
+
+def _status_lines(
+    lines: List[str], names: Sequence[Any], labels: Sequence[str],
+    statuses: Sequence[MappingT[str, Any]],
+) -> None:
+    append = lines.append
+    values = NUMERIC_VALUES
+    seen = None
+    for name, label, status in zip(names, labels, statuses):
+        state = status.get("state")
+        value = values.get(state, 2) if type(state) is str else _state_value(state)
+        append(f'svc_status{{name="{label}"}} {value}')
+        extra = status.get("labels")
+        # (isinstance first: the truth of an arbitrary object may raise)
+        if extra is not None and isinstance(extra, dict) and extra:
+            if seen is None:
+                seen = {to_text(n) for n in names}
+            prefix = to_text(name) + "_"
+            for key, number in list(extra.items()):
+                full = prefix + to_text(key)
+                if full in seen:
+                    continue
+                seen.add(full)
+                append(f'svc_status{{name="{escape_label_value(full)}"}} '
+                       f'{format_number(number)}')
+
+
+def _duration_lines(lines: List[str], labels: Iterable[str], seconds: Iterable[Any]) -> None:
+    lines.append("# HELP svc_status_duration_seconds " + DURATION_HELP)
+    lines.append("# TYPE svc_status_duration_seconds gauge")
+    # Nanoseconds are plenty, and fixed notation is much cheaper than repr()
+    # on a scrape of a thousand handlers.
+    lines.extend([
+        f'svc_status_duration_seconds{{name="{label}"}} {value:.9f}'
+        if type(value) is float and 0.0 <= value < 1e15
+        else f'svc_status_duration_seconds{{name="{label}"}} {format_number(value)}'
+        for label, value in zip(labels, seconds)
+        if value is not None
+    ])
+
+
+_HEAD = ["# HELP svc_status " + PROMETHEUS_HELP, "# TYPE svc_status untyped"]
+
+
 def render_prometheus(
     items: Sequence[Tuple[Any, MappingT[str, Any]]],
     durations: Optional[Iterable[Tuple[Any, Optional[float]]]] = None,
@@ -243,56 +298,30 @@ def render_prometheus(
     is left out, so the text stays valid. ``durations`` adds a gauge family
     of ``(name, seconds)``. The text ends with a newline.
     """
-    lines = [
-        "# HELP svc_status " + PROMETHEUS_HELP,
-        "# TYPE svc_status untyped",
-    ]
-    append = lines.append
-    values = NUMERIC_VALUES
-    seen = None
-    # The loops below run once per handler on every scrape: plain ASCII
-    # names without quote, backslash or newline (nearly all) skip escaping.
-    for name, status in items:
-        if (type(name) is str and name.isascii() and "\\" not in name
-                and '"' not in name and "\n" not in name):
-            label = name
-        else:
-            label = escape_label_value(name)
-        state = status.get("state")
-        value = values.get(state, 2) if type(state) is str else _state_value(state)
-        append(f'svc_status{{name="{label}"}} {value}')
-        labels = status.get("labels")
-        # (isinstance first: the truth of an arbitrary object may raise)
-        if labels is not None and isinstance(labels, dict) and labels:
-            if seen is None:
-                seen = {to_text(n) for n, _ in items}
-            prefix = to_text(name) + "_"
-            for key, value in list(labels.items()):
-                full = prefix + to_text(key)
-                if full in seen:
-                    continue
-                seen.add(full)
-                append('svc_status{name="%s"} %s'
-                       % (escape_label_value(full), format_number(value)))
+    items = list(items)
+    names = [name for name, _ in items]
+    lines = list(_HEAD)
+    _status_lines(lines, names, _label_values(names), [status for _, status in items])
     if durations is not None:
-        append("# HELP svc_status_duration_seconds " + DURATION_HELP)
-        append("# TYPE svc_status_duration_seconds gauge")
-        for name, seconds in durations:
-            if seconds is None:
-                continue
-            if (type(name) is str and name.isascii() and "\\" not in name
-                    and '"' not in name and "\n" not in name):
-                label = name
-            else:
-                label = escape_label_value(name)
-            if type(seconds) is float and 0.0 <= seconds < 1e15:
-                # Nanoseconds are plenty, and fixed notation is much
-                # cheaper than repr() on a scrape of a thousand handlers.
-                append(f'svc_status_duration_seconds{{name="{label}"}} {seconds:.9f}')
-            else:
-                append(f'svc_status_duration_seconds{{name="{label}"}} '
-                       f'{format_number(seconds)}')
-    append("")
+        pairs = list(durations)
+        _duration_lines(lines, _label_values(n for n, _ in pairs), [s for _, s in pairs])
+    lines.append("")
+    return "\n".join(lines)
+
+
+def render_prometheus_columns(
+    names: Sequence[Any],
+    statuses: Sequence[MappingT[str, Any]],
+    seconds: Optional[Sequence[Optional[float]]] = None,
+) -> str:
+    """:func:`render_prometheus` from parallel sequences, ``seconds`` aligned
+    with ``names`` (what the views have at hand, without building pairs)."""
+    labels = _label_values(names)
+    lines = list(_HEAD)
+    _status_lines(lines, names, labels, statuses)
+    if seconds is not None:
+        _duration_lines(lines, labels, seconds)
+    lines.append("")
     return "\n".join(lines)
 
 

@@ -20,7 +20,7 @@ from .render import (
     render_csv,
     render_html,
     render_json,
-    render_prometheus,
+    render_prometheus_columns,
 )
 
 try:
@@ -64,9 +64,7 @@ def choose_format(accept: Any, extension: Any) -> str:
 
 
 def _prometheus(report: StatusReport) -> str:
-    items = report.sorted_items()
-    durations = dict(zip(report.names, report.durations))
-    text = render_prometheus(items, [(name, durations[name]) for name, _ in items])
+    text = render_prometheus_columns(*report.sorted_columns())
     return text + generate_latest().decode("utf-8")
 
 

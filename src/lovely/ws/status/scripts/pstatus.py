@@ -15,7 +15,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .. import OK, RED, STATUS_HANDLERS, YELLOW
 from ..evaluation import StatusReport, evaluate
-from ..render import render_csv, render_json, render_prometheus, to_text
+from ..render import render_csv, render_json, render_prometheus_columns, to_text
 from . import EXIT_UNKNOWN_NAME, Command, dedupe, run_command
 
 __all__ = ["PStatusCommand", "main", "format_table", "EXIT_CODES", "FORMATS"]
@@ -111,9 +111,7 @@ def render(report: StatusReport, fmt: str, colour: bool = False) -> str:
     if fmt == "csv":
         return render_csv(report.sorted_items())
     if fmt == "prometheus":
-        items = report.sorted_items()
-        durations = dict(zip(report.names, report.durations))
-        return render_prometheus(items, [(name, durations[name]) for name, _ in items])
+        return render_prometheus_columns(*report.sorted_columns())
     return "\n".join(format_table(report.sorted_items(), colour))
 
 
