@@ -74,11 +74,12 @@ def _html(report: StatusReport) -> str:
     )
 
 
-_FORMATS: dict[str, tuple[str, Callable[[StatusReport], str]]] = {
-    "csv": (CSV_CONTENT_TYPE, lambda report: render_csv(report.sorted_items())),
-    "json": (JSON_CONTENT_TYPE, lambda report: render_json(report.as_dict())),
-    "prometheus": (PROMETHEUS_CONTENT_TYPE, _prometheus),
-    "html": (HTML_CONTENT_TYPE, _html),
+# format -> (content type, renderer, whether it shows how long handlers took)
+_FORMATS: dict[str, tuple[str, Callable[[StatusReport], str], bool]] = {
+    "csv": (CSV_CONTENT_TYPE, lambda report: render_csv(report.sorted_items()), False),
+    "json": (JSON_CONTENT_TYPE, lambda report: render_json(report.as_dict()), False),
+    "prometheus": (PROMETHEUS_CONTENT_TYPE, _prometheus, True),
+    "html": (HTML_CONTENT_TYPE, _html, True),
 }
 
 
@@ -94,8 +95,8 @@ def svc_status_view(request: Any) -> Any:
     headers = request.headers
     # ``or``: a test's DummyRequest may carry a plain, case-sensitive dict.
     accept = headers.get("accept") or headers.get("Accept")
-    content_type, render = _FORMATS[choose_format(accept, matchdict.get("type", ""))]
-    report = evaluate(getattr(request, "registry", None))
+    content_type, render, timed = _FORMATS[choose_format(accept, matchdict.get("type", ""))]
+    report = evaluate(getattr(request, "registry", None), durations=timed)
     response = request.response
     response.headers["Content-Type"] = content_type
     response.headers["Cache-Control"] = "no-store"
