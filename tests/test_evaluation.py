@@ -527,6 +527,46 @@ def test_durations():
     assert 0 <= durations["fast"] < durations["slow"]
 
 
+def test_untimed_evaluation_still_learns_which_handlers_are_slow():
+    calls = []
+
+    def slow():
+        calls.append(threading.get_ident())
+        time.sleep(0.05)
+        return {"state": OK}
+
+    addStatusHandler("slow", slow)
+    addStatusHandler("fast", fixed(state=OK))
+    evaluator = StatusEvaluator()
+    report = evaluator.evaluate(durations=False)
+    assert report.durations == [None, None]
+    assert report.as_dict() == {"slow": {"state": OK}, "fast": {"state": OK}}
+    # Seen running at a tick: timed from now on, and first in line.
+    assert evaluator._slow == {"slow": slow}
+    report = evaluator.evaluate(durations=False)
+    assert report.durations[0] >= 0.05
+
+
+def test_csv_and_json_are_untimed_prometheus_and_html_timed():
+    addStatusHandler("fast", fixed(state=OK))
+    config = Configurator()
+    config.include("lovely.ws.status.svcstatus")
+    app = TestApp(config.make_wsgi_app())
+    evaluator = get_evaluator(config.registry)
+    seen = []
+    original = evaluator.evaluate
+
+    def spy(names=None, durations=True):
+        seen.append(durations)
+        return original(names, durations)
+
+    evaluator.evaluate = spy
+    for path in ("/svc_status", "/svc_status.json", "/svc_status.prometheus",
+                 "/svc_status.html"):
+        app.get(path)
+    assert seen == [False, False, True, True]
+
+
 def test_duration_family_in_prometheus():
     addStatusHandler("slow", lambda: time.sleep(0.05) or {"state": OK})
     addStatusHandler('fa"st', fixed(state=OK))
