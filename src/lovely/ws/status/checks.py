@@ -341,7 +341,27 @@ def _engine_from_url(url: str, where: str, connect_timeout: float) -> Any:
         ) from None
 
 
-class DatabaseCheck(Check):
+class _EngineCheck(Check):
+    """What the checks on a SQLAlchemy engine share."""
+
+    engine: Any
+    owns_engine: bool
+    secrets: Any
+
+    def describe_error(self, exc: Exception) -> str:
+        return _describe_db_error(exc)
+
+    def close(self) -> None:
+        """Dispose of the engine if the check made it."""
+        if self.owns_engine:
+            self.engine.dispose()
+
+    def _repr(self, what: Any) -> str:
+        url = self.engine.url.render_as_string(hide_password=True)
+        return scrub(f"<{type(self).__name__} {url} {what}>", self.secrets)
+
+
+class DatabaseCheck(_EngineCheck):
     """Run a trivial query on a SQLAlchemy engine.
 
     :param engine: a SQLAlchemy :class:`~sqlalchemy.engine.Engine` (the
@@ -375,17 +395,8 @@ class DatabaseCheck(Check):
             "detail": f"{self.query}: round trip {_format_ms(elapsed)}",
         }
 
-    def describe_error(self, exc: Exception) -> str:
-        return _describe_db_error(exc)
-
-    def close(self) -> None:
-        """Dispose of the engine if the check made it."""
-        if self.owns_engine:
-            self.engine.dispose()
-
     def __repr__(self) -> str:
-        url = self.engine.url.render_as_string(hide_password=True)
-        return scrub(f"<{type(self).__name__} {url} {self.query!r}>", self.secrets)
+        return self._repr(repr(self.query))
 
     OPTIONS = ("url", "engine_prefix", "query", "connect_timeout")
 
@@ -435,7 +446,7 @@ def _alembic_config(value: Any) -> Any:
     )
 
 
-class MigrationsCheck(Check):
+class MigrationsCheck(_EngineCheck):
     """Compare the database's Alembic revision with the head of the scripts.
 
     :param engine: an engine, or a database URL (see :class:`DatabaseCheck`).
@@ -534,17 +545,8 @@ class MigrationsCheck(Check):
             "detail": f"current {', '.join(parts)}; head {head_text}",
         }
 
-    def describe_error(self, exc: Exception) -> str:
-        return _describe_db_error(exc)
-
-    def close(self) -> None:
-        """Dispose of the engine if the check made it."""
-        if self.owns_engine:
-            self.engine.dispose()
-
     def __repr__(self) -> str:
-        url = self.engine.url.render_as_string(hide_password=True)
-        return scrub(f"<{type(self).__name__} {url} {self.script.dir}>", self.secrets)
+        return self._repr(self.script.dir)
 
     OPTIONS = (
         "url",

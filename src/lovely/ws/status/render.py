@@ -30,6 +30,7 @@ __all__ = [
     "render_prometheus_columns",
     "render_html",
     "escape_label_value",
+    "escape_controls",
     "format_number",
     "to_text",
 ]
@@ -82,11 +83,17 @@ def _csv_escape_char(match: re.Match[str]) -> str:
     return escape
 
 
-def _csv_field(value: Any) -> str:
-    text = to_text(value)
+def escape_controls(text: str) -> str:
+    """``text`` with tabs, line breaks and other control characters written
+    as backslash escapes (``\\t``, ``\\n``, ``\\x1b``...), so it stays on one
+    line and cannot drive a terminal."""
     if text.isprintable():
         return text
     return _CSV_UNSAFE.sub(_csv_escape_char, text)
+
+
+def _csv_field(value: Any) -> str:
+    return escape_controls(to_text(value))
 
 
 def render_csv(items: Items) -> str:

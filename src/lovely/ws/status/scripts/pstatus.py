@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .. import OK, RED, STATUS_HANDLERS, YELLOW
 from ..evaluation import StatusReport, evaluate
-from ..render import render_csv, render_json, render_prometheus_columns, to_text
+from ..render import (
+    escape_controls,
+    render_csv,
+    render_json,
+    render_prometheus_columns,
+    to_text,
+)
 from . import EXIT_UNKNOWN_NAME, Command, dedupe, run_command
 
 __all__ = ["PStatusCommand", "main", "format_table", "EXIT_CODES", "FORMATS"]
@@ -29,24 +34,10 @@ _ANSI = {OK: "\x1b[32m", YELLOW: "\x1b[33m", RED: "\x1b[31m"}
 _BOLD = "\x1b[1m"
 _RESET = "\x1b[0m"
 
-# Control characters (ESC among them, so a handler's detail cannot drive
-# the terminal) and line separators, written as escapes like the CSV does.
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
-
-
-def _escape_char(match: re.Match[str]) -> str:
-    char = match.group()
-    escape = _ESCAPES.get(char)
-    if escape is None:
-        code = ord(char)
-        escape = f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-    return escape
-
-
 def _cell(value: Any) -> str:
-    text = to_text(value)
-    return text if text.isprintable() else _UNSAFE.sub(_escape_char, text)
+    # ESC among the escaped characters: a handler's detail cannot drive the
+    # terminal.
+    return escape_controls(to_text(value))
 
 
 def format_table(
