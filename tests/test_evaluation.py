@@ -340,6 +340,30 @@ def test_simultaneous_first_requests_start_a_hung_handler_at_most_once_each(bloc
     assert blocked.calls == started
 
 
+def test_a_request_shares_the_hung_run_of_a_concurrent_one(blocked, monkeypatch):
+    # No tick in the first request marks the run as in flight: what the
+    # second request sees is the first one's walker inside the handler.
+    from lovely.ws.status import evaluation
+
+    monkeypatch.setattr(evaluation, "FIRST_TICK_SECONDS", 30.0)
+    evaluator = StatusEvaluator(timeout=0.5)
+    addStatusHandler("hung", blocked)
+    addStatusHandler("ok", fixed(state=OK))
+    first = threading.Thread(target=evaluator.evaluate)
+    first.start()
+    wait_until(lambda: blocked.calls == 1)
+    reports = []
+    others = [threading.Thread(target=lambda: reports.append(evaluator.evaluate()))
+              for _ in range(10)]
+    for thread in others:
+        thread.start()
+    for thread in others + [first]:
+        thread.join(30)
+    assert blocked.calls == 1
+    assert [r.as_dict()["hung"]["state"] for r in reports] == [RED] * 10
+    assert [r.as_dict()["ok"] for r in reports] == [{"state": OK}] * 10
+
+
 def test_concurrent_requests_share_a_slow_run():
     calls = []
 

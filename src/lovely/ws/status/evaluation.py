@@ -50,6 +50,10 @@ DEFAULT_MAX_WORKERS = 32
 #: A handler that took at least this long gets a walker of its own next time,
 #: and a walker stuck this long on one handler makes the others take over.
 SLOW_SECONDS = 0.005
+#: The first look at a request's walkers comes sooner, so that concurrent
+#: requests learn early of a handler that hangs and share its run instead of
+#: each starting one.
+FIRST_TICK_SECONDS = 0.001
 
 VALID_STATES = frozenset((OK, YELLOW, RED))
 _SEVERITY = {OK: 0, YELLOW: 1, RED: 2}
@@ -361,6 +365,8 @@ class StatusEvaluator:
         # name -> handler whose last run was slow
         self._slow: Dict[str, Any] = {}
         self._pool: Optional[_WorkerPool] = None
+        # id(batch) -> (batch, order, started, timeouts) of requests under way
+        self._live: Dict[int, Tuple[_Batch, Any, float, Optional[List[float]]]] = {}
         _EVALUATORS.add(self)
 
     def _reset(self) -> None:
@@ -425,6 +431,8 @@ class StatusEvaluator:
         n = len(handlers)
         batch = _Batch(name_list, handlers, [_PENDING] * n, [None] * n)
         started = time.perf_counter()
+        if self._live:
+            self._adopt_running()
         if self._stuck or self._cache or self._slow:
             self._prune()
         if HANDLER_OPTIONS or self._stuck or self._cache or self._slow:
@@ -440,7 +448,27 @@ class StatusEvaluator:
                 return StatusReport(name_list, batch.statuses, batch.durations)
         batch.queue = iter(order)
         batch.timed = durations or plan is not None
-        return self._run(batch, plan, started, order)
+        key = id(batch)
+        self._live[key] = (batch, order, started, None if plan is None else plan.timeouts)
+        try:
+            return self._run(batch, plan, started, order)
+        finally:
+            del self._live[key]
+
+    def _adopt_running(self) -> None:
+        """Share the handlers that concurrent requests are running right now.
+
+        A request that arrives while another one's walker is inside a
+        handler waits for that run instead of starting a second one, so a
+        hung dependency holds one thread, not one per simultaneous request.
+        """
+        for batch, order, started, timeouts in list(self._live.values()):
+            taken = len(order) - length_hint(batch.queue)
+            statuses = batch.statuses
+            for i in order[:taken]:
+                if statuses[i] is _PENDING:
+                    timeout = self.timeout if timeouts is None else timeouts[i]
+                    self._in_flight(batch, i, started + timeout)
 
     def _prune(self) -> None:
         """Forget handlers that are no longer registered and runs that ended.
@@ -532,7 +560,7 @@ class StatusEvaluator:
                         break
                 for i in plan.first:
                     self._in_flight(batch, i, started + timeouts[i])
-        wait = SLOW_SECONDS
+        wait = FIRST_TICK_SECONDS
         # Queued handlers that nobody has picked up; each new walker takes one.
         queued = length_hint(batch.queue)
         expected = queued
