@@ -5,6 +5,7 @@
     python3 dev.py test    # run the whole test suite (pytest + doctests)
     python3 dev.py docs    # build the Sphinx docs, warnings are errors
     python3 dev.py lint    # ruff
+    python3 dev.py setup   # only create or refresh .venv
 
 Each command creates ``.venv`` next to this file on first use and installs
 the project into it (again whenever ``pyproject.toml`` changes). Extra
@@ -67,7 +68,11 @@ def main(argv: list[str]) -> int:
         return 0
     if command == "demo":
         print("serving the demo on http://localhost:6543/ (Ctrl-C stops it)", flush=True)
-        return run(BIN / "pserve", "examples/demo/development.ini", *extra)
+        args = [str(BIN / "pserve"), str(HERE / "examples/demo/development.ini"), *extra]
+        if os.name == "posix":
+            # Become pserve, so that stopping this process stops the server.
+            os.execv(args[0], args)
+        return run(*args)
     if command == "test":
         return run(PYTHON, "-m", "pytest", *extra)
     if command == "docs":
