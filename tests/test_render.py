@@ -254,7 +254,7 @@ def test_prometheus_labels():
         'svc_status{name="a"} 0\n'
         'svc_status{name="a_x"} 1\n'
         'svc_status{name="a_y"} 2.5\n'
-        'svc_status{name="a_z"} 3.0\n'
+        'svc_status{name="a_z"} 3\n'  # a numeric string as it is, as in 1.0
         'svc_status{name="a_w"} NaN\n'
         'svc_status{name="b"} 2\n'
     )

@@ -275,8 +275,6 @@ class FakeClock:
         self.now += seconds
 
 
-@compat_bug("waitForStatus measures its timeout with time.monotonic, not time.time: "
-            "a test's fake clock no longer ends the wait")
 def test_wait_for_status_with_a_fake_clock(monkeypatch):
     clock = FakeClock()
     monkeypatch.setattr(lovely.ws.status.time, "time", clock.time)
@@ -587,7 +585,6 @@ def test_multi_line_detail_port(testapp):
     assert "trace\tRED\tTraceback:\\n  boom" in testapp.get("/svc_status").text
 
 
-@compat_bug("a detail of None is written as '' instead of 'None' (render.render_csv)")
 def test_detail_none_in_csv(testapp):
     cache = CacheConnection()
     cache.setState(OK, detail=None)
@@ -595,7 +592,6 @@ def test_detail_none_in_csv(testapp):
     assert "cache\tOK\tNone\n" in testapp.get("/svc_status").text
 
 
-@compat_bug("a numeric string label value '12' is written as 12.0 (render.format_number)")
 def test_string_label_value_written_as_is(no_registry):
     addStatusHandler("q", lambda: {"state": OK, "labels": {"length": "12"}})
     text = svc_status_view(dummy_svc_request(".prometheus")).text
@@ -861,8 +857,6 @@ def test_own_routes_with_scan():
     assert app.get("/health/probe").text == "OK"
 
 
-@compat_bug("svcstatus no longer exposes STATUS_HANDLERS and NUMERIC_VALUES "
-            "(1.0 imported them into the module)")
 def test_names_imported_from_svcstatus():
     # a 1.0 suite may clean up through the module the view lives in
     svcstatus.STATUS_HANDLERS.clear()
@@ -874,8 +868,6 @@ def instance_header(event):
     event.request.response.headers["X-Instance"] = "web-1"
 
 
-@compat_bug("probe_status_view returns a new Response, not request.response: "
-            "headers an app set on request.response are lost")
 def test_headers_set_on_request_response_by_the_app():
     config = make_config()
     config.include("lovely.ws.status.svcstatus")

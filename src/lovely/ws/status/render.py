@@ -109,15 +109,14 @@ def render_csv(items: Items) -> str:
     # Once per handler per request: plain printable strings (nearly all)
     # go straight into an f-string.
     for name, status in items:
-        state = status.get("state")
-        detail = status.get("detail")
+        # A missing key is empty; any value, None too, is its text (as in 1.0).
+        state = status.get("state", "")
+        detail = status.get("detail", "")
         if type(name) is not str or not name.isprintable():
             name = field(name)
         if type(state) is not str or not state.isprintable():
-            state = "" if state is None else field(state)
-        if detail is None:
-            detail = ""
-        elif type(detail) is not str or not detail.isprintable():
+            state = field(state)
+        if type(detail) is not str or not detail.isprintable():
             detail = field(detail)
         append(f"{name}\t{state}\t{detail}")
     return "\n".join(lines)
@@ -217,8 +216,17 @@ def escape_label_value(value: Any) -> str:
     return text
 
 
+_PROMETHEUS_NUMBER = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+
+
 def format_number(value: Any) -> str:
-    """A sample value as Prometheus expects it; ``NaN`` for non-numbers."""
+    """A sample value as Prometheus expects it; ``NaN`` for non-numbers.
+
+    A string that already is a number in Prometheus' syntax is written as
+    it is (``'12'`` stays ``12``, as 1.0 wrote it).
+    """
+    if type(value) is str and _PROMETHEUS_NUMBER.fullmatch(value):
+        return value
     if isinstance(value, bool):
         return "1" if value else "0"
     if isinstance(value, int):

@@ -11,6 +11,8 @@ from typing import Any, Callable
 
 from pyramid.security import NO_PERMISSION_REQUIRED
 
+# 1.0 imported these here, and apps reach them through this module.
+from . import NUMERIC_VALUES, STATUS_HANDLERS  # noqa: F401
 from .evaluation import StatusReport, evaluate
 from .render import (
     CSV_CONTENT_TYPE,
