@@ -650,3 +650,52 @@ def test_forgets_handlers_that_are_gone():
     wait_until(lambda: evaluator.in_flight() == [])
     assert evaluator.evaluate().as_dict() == {"fast": {"state": OK}}
     assert (evaluator._slow, evaluator._cache, evaluator._stuck) == ({}, {}, {})
+
+
+# ---------------------------------------------------------------- threads
+
+
+def test_handlers_see_the_requests_threadlocals_and_context_variables():
+    import contextvars
+
+    from pyramid.threadlocal import get_current_registry, get_current_request
+
+    tenant = contextvars.ContextVar("tenant", default=None)
+    seen = {}
+
+    def handler():
+        seen["request"] = get_current_request()
+        seen["settings"] = get_current_registry().settings
+        seen["tenant"] = tenant.get()
+        seen["thread"] = threading.get_ident()
+        tenant.set("changed by the handler")  # stays in the handler's copy
+        return {"state": OK}
+
+    addStatusHandler("probe", handler)
+    config = Configurator(settings={"x": "1"})
+    config.include("lovely.ws.status.svcstatus")
+    app = TestApp(config.make_wsgi_app())
+    tenant.set("acme")
+    app.get("/svc_status")
+    assert seen["request"].path == "/svc_status"
+    assert seen["settings"]["x"] == "1"
+    assert seen["tenant"] == "acme"
+    assert tenant.get() == "acme"
+    assert seen["thread"] != threading.get_ident()
+
+
+def test_not_concurrent_runs_in_the_calling_thread():
+    threads = []
+    addStatusHandler("a", lambda: threads.append(threading.get_ident()) or {"state": OK})
+    addStatusHandler("b", lambda: 1 / 0)
+    report = StatusEvaluator(concurrent=False).evaluate()
+    assert threads == [threading.get_ident()]
+    assert report.as_dict()["b"] == {"state": RED, "detail": "ZeroDivisionError: division by zero"}
+
+
+def test_concurrent_setting():
+    config = Configurator(settings={"svcstatus.concurrent": "false"})
+    config.include("lovely.ws.status")
+    config.commit()
+    assert get_evaluator(config.registry).concurrent is False
+    assert config.registry.settings["svcstatus.concurrent"] is False

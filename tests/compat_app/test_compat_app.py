@@ -10,6 +10,7 @@ not rely on the project's ``tests/conftest.py``.
 It runs against this package (the project's test run) and against the
 original release::
 
+    python -m venv /tmp/v10 && /tmp/v10/bin/pip install lovely-ws-status==1.0.0 webtest pytest
     /tmp/v10/bin/python -m pytest tests/compat_app --noconftest
 
 Where the two differ the test says so:
@@ -17,9 +18,8 @@ Where the two differ the test says so:
 - ``@changed``: 1.0 behaviour that the port changed on purpose (a documented
   fix); the test runs against 1.0 only, and a twin marked ``@port_only``
   checks what the port does instead.
-- ``@compat_bug``: 1.0 behaviour the port does not keep although nothing
-  documents the change; expected to fail against the port (strict xfail, so
-  the marker must go when the port is fixed).
+
+Anything else that fails here against the port is a compatibility bug.
 """
 import json
 import logging
@@ -61,10 +61,6 @@ V10 = not hasattr(lovely.ws.status, "removeStatusHandler")
 
 changed = pytest.mark.skipif(not V10, reason="1.0 behaviour the port changed on purpose")
 port_only = pytest.mark.skipif(V10, reason="behaviour of the port, not of 1.0")
-
-
-def compat_bug(reason):
-    return pytest.mark.xfail(not V10, strict=True, reason="compatibility bug: " + reason)
 
 
 CSV = "text/csv; charset=UTF-8"
@@ -668,8 +664,6 @@ def test_direct_prometheus(no_registry):
     assert response.text.endswith("\n")
 
 
-@compat_bug("handlers run on worker threads, so Pyramid's threadlocals "
-            "(get_current_registry/get_current_request) are not those of the request")
 def test_handler_reading_settings_direct_call():
     testing.setUp(settings={"compat_app.environment": "staging"})
     try:
@@ -680,16 +674,12 @@ def test_handler_reading_settings_direct_call():
         testing.tearDown()
 
 
-@compat_bug("handlers run on worker threads, so Pyramid's threadlocals "
-            "(get_current_registry/get_current_request) are not those of the request")
 def test_handler_reading_settings_through_the_app(testapp):
     addStatusHandler("env", environment_status)
     assert testapp.get("/svc_status.json").json["env"] == {"state": OK, "detail": "testing"}
 
 
-@compat_bug("handlers run on worker threads: an sqlite3 connection made in the "
-            "test's thread refuses to be used there")
-def test_handler_with_an_sqlite_connection(testapp):
+def _sqlite_handler_in(app):
     connection = sqlite3.connect(":memory:")
 
     def sqlite_status():
@@ -698,9 +688,27 @@ def test_handler_with_an_sqlite_connection(testapp):
 
     addStatusHandler("sqlite", sqlite_status)
     try:
-        assert testapp.get("/svc_status").text.endswith("\nsqlite\tOK\tsqlite")
+        return app.get("/svc_status").text.split("\n")[-1]
     finally:
         connection.close()
+
+
+@changed  # handlers run on worker threads (for timeouts): thread-bound ones fail
+def test_handler_with_an_sqlite_connection(testapp):
+    assert _sqlite_handler_in(testapp) == "sqlite\tOK\tsqlite"
+
+
+@port_only
+def test_handler_with_an_sqlite_connection_on_a_worker_thread(testapp):
+    assert _sqlite_handler_in(testapp).startswith("sqlite\tRED\tProgrammingError: ")
+
+
+@port_only
+def test_handler_with_an_sqlite_connection_in_the_request_thread():
+    # svcstatus.concurrent = false: one after the other in the request's
+    # thread, as 1.0 did.
+    app = TestApp(main({}, **{"svcstatus.concurrent": "false"}))
+    assert _sqlite_handler_in(app) == "sqlite\tOK\tsqlite"
 
 
 # --- /probe_status through the app ------------------------------------------------
@@ -843,8 +851,6 @@ def test_include_without_scan():
     assert app.get("/probe_status").text == "OK"
 
 
-@compat_bug("config.scan() registers no view: an app that adds the routes "
-            "'svc_status'/'probe_status' itself (own paths) gets 404")
 def test_own_routes_with_scan():
     config = make_config()
     config.add_route("svc_status", "/health/status{type:(|.json|.csv|.prometheus)}")

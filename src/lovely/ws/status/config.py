@@ -19,6 +19,7 @@ from .settings import (
     Setting,
     add_settings_action,
     as_assignments,
+    as_bool,
     as_positive_int,
     as_seconds,
     as_seconds_or_zero,
@@ -43,6 +44,14 @@ SVCSTATUS_SETTINGS = [
         DEFAULT_MAX_WORKERS,
         "Most threads that run status handlers at the same time, per process.",
         "8",
+    ),
+    Setting(
+        "svcstatus.concurrent",
+        as_bool,
+        True,
+        "``false`` calls the handlers one after the other in the request's "
+        "thread, as 1.0 did (no timeouts): for handlers bound to that thread.",
+        "false",
     ),
     Setting(
         "svcstatus.handlers",
@@ -214,7 +223,9 @@ def include_core(config: Any) -> None:
 
     def install(typed: Dict[str, Any]) -> None:
         evaluator = StatusEvaluator(
-            timeout=typed["svcstatus.timeout"], max_workers=typed["svcstatus.max_workers"]
+            timeout=typed["svcstatus.timeout"],
+            max_workers=typed["svcstatus.max_workers"],
+            concurrent=typed["svcstatus.concurrent"],
         )
         config.registry.registerUtility(evaluator, IStatusEvaluator)
 

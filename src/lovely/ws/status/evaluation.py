@@ -18,6 +18,7 @@ thread, not one per request.
 """
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
 import threading
@@ -28,6 +29,7 @@ from operator import itemgetter, length_hint
 from queue import Empty, SimpleQueue
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
+from pyramid.threadlocal import manager as threadlocal_manager
 from zope.interface import Interface
 
 from . import HANDLER_OPTIONS, OK, RED, STATUS_HANDLERS, YELLOW
@@ -212,7 +214,7 @@ class _Batch:
     """
 
     __slots__ = ("names", "handlers", "statuses", "durations", "slow", "queue",
-                 "closed", "walkers", "lock", "done", "timed")
+                 "closed", "walkers", "lock", "done", "timed", "threadlocals", "context")
 
     def __init__(self, names: List[Any], handlers: List[Any], statuses: List[Any],
                  durations: List[Optional[float]]) -> None:
@@ -227,8 +229,27 @@ class _Batch:
         self.lock = threading.Lock()
         self.done = threading.Event()
         self.timed = True
+        # What the request's thread had, for handlers on other threads:
+        # Pyramid's threadlocals (get_current_request() and friends) and
+        # the context variables.
+        self.threadlocals: Optional[Dict[str, Any]] = None
+        self.context: Optional[contextvars.Context] = None
 
     def walk(self) -> None:
+        """Walk the handlers on a worker thread, as the request's thread."""
+        if self.threadlocals is not None:
+            threadlocal_manager.push(self.threadlocals)
+        try:
+            if self.context is None:
+                self.walk_here()
+            else:
+                # A copy each: one context cannot be entered by two walkers.
+                self.context.copy().run(self.walk_here)
+        finally:
+            if self.threadlocals is not None:
+                threadlocal_manager.pop()
+
+    def walk_here(self) -> None:
         # The hot loop: a thousand cheap handlers go through here per
         # request, so it has no locks, one clock reading per handler, and
         # checks a result inline when it is a plain dict with a valid state.
@@ -348,13 +369,21 @@ class StatusEvaluator:
 
     :param timeout: default seconds a handler may take.
     :param max_workers: most threads that run handlers at the same time.
+    :param concurrent: ``False`` calls the handlers one after the other in
+        the calling thread, as 1.0 did: for handlers bound to the request's
+        thread (an ``sqlite3`` connection, a thread-scoped session). Failures
+        are still isolated, but nothing can time out.
     """
 
     def __init__(
-        self, timeout: float = DEFAULT_TIMEOUT, max_workers: int = DEFAULT_MAX_WORKERS
+        self,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_workers: int = DEFAULT_MAX_WORKERS,
+        concurrent: bool = True,
     ) -> None:
         self.timeout = float(timeout)
         self.max_workers = int(max_workers)
+        self.concurrent = bool(concurrent)
         self._lock = threading.Lock()
         # name -> (handler, batch, index, deadline) of runs known to be in
         # flight: slow ones, and those that outlived their deadline. Another
@@ -448,6 +477,15 @@ class StatusEvaluator:
                 return StatusReport(name_list, batch.statuses, batch.durations)
         batch.queue = iter(order)
         batch.timed = durations or plan is not None
+        if not self.concurrent:
+            batch.walkers = 1
+            batch.walk_here()
+            report = StatusReport(name_list, batch.statuses, batch.durations)
+            if batch.slow or plan is not None:
+                self._remember(batch, plan, report)
+            return report
+        batch.threadlocals = threadlocal_manager.get()
+        batch.context = contextvars.copy_context()
         key = id(batch)
         self._live[key] = (batch, order, started, None if plan is None else plan.timeouts)
         try:

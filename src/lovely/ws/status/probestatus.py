@@ -18,6 +18,7 @@ import time
 import weakref
 from typing import Any, Dict, Optional, Tuple
 
+import venusian
 from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
 
@@ -348,6 +349,23 @@ def _install(registry: Any, typed: Dict[str, Any]) -> None:
         drain.install_sigterm_handler(seconds, typed["probestatus.drain_text"])
 
 
+def _add_view(config: Any) -> None:
+    config.add_view(
+        probe_status_view,
+        route_name=ROUTE_NAME,
+        permission=NO_PERMISSION_REQUIRED,
+        require_csrf=False,
+    )
+
+
+# config.scan() of this module registers the view, as 1.0's @view_config
+# did; with the include as well, the app's registration (the scan) wins.
+venusian.attach(
+    probe_status_view, lambda scanner, name, ob: _add_view(scanner.config),
+    category="pyramid", depth=0,
+)
+
+
 def includeme(config: Any) -> None:
     """Add the route ``probe_status`` and its view, and read ``probestatus.*``.
 
@@ -362,12 +380,7 @@ def includeme(config: Any) -> None:
     except ValueError:
         path = ROUTE_PATTERN  # the settings action reports it at commit
     config.add_route(ROUTE_NAME, path)
-    config.add_view(
-        probe_status_view,
-        route_name=ROUTE_NAME,
-        permission=NO_PERMISSION_REQUIRED,
-        require_csrf=False,
-    )
+    _add_view(config)
     registry = config.registry
     add_settings_action(
         config,

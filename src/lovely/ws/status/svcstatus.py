@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+import venusian
 from pyramid.security import NO_PERMISSION_REQUIRED
 
 # 1.0 imported these here, and apps reach them through this module.
@@ -106,15 +107,28 @@ def svc_status_view(request: Any) -> Any:
     return response
 
 
-def includeme(config: Any) -> None:
-    """Add the route ``svc_status`` and its view."""
-    config.include("lovely.ws.status")
+def _add_view(config: Any) -> None:
     permission = (config.get_settings() or {}).get("svcstatus.permission")
     permission = str(permission).strip() if permission else ""
-    config.add_route(ROUTE_NAME, ROUTE_PATTERN)
     config.add_view(
         svc_status_view,
         route_name=ROUTE_NAME,
         permission=permission or NO_PERMISSION_REQUIRED,
         require_csrf=False,
     )
+
+
+# config.scan() of this module registers the view, as 1.0's @view_config
+# did (an app may add the route itself). With the include as well, both
+# registrations are the same action and the app's (the scan) wins: one view.
+venusian.attach(
+    svc_status_view, lambda scanner, name, ob: _add_view(scanner.config),
+    category="pyramid", depth=0,
+)
+
+
+def includeme(config: Any) -> None:
+    """Add the route ``svc_status`` and its view."""
+    config.include("lovely.ws.status")
+    config.add_route(ROUTE_NAME, ROUTE_PATTERN)
+    _add_view(config)
