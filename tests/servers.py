@@ -24,12 +24,27 @@ import pytest
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
+# The Debian package of each binary the tests start.
+PACKAGES = {
+    "redis-server": "redis-server",
+    "initdb": "postgresql",
+    "pg_ctl": "postgresql",
+    "prometheus": "prometheus",
+    "promtool": "prometheus",
+    "chromium": "chromium",
+    "gunicorn": "(pip) gunicorn",
+    "wrk": "wrk",
+}
+
+
 def need_binary(name: str, *candidates: str) -> str:
     """The path of ``name`` (or the first existing candidate); skip or fail."""
     for path in (shutil.which(name), *candidates):
         if path and os.path.exists(path):
             return path
-    reason = f"{name} is not installed (Debian: apt-get install ...; .ci/run does it)"
+    package = PACKAGES.get(name, name)
+    reason = (f"{name} is not installed (Debian: apt-get install {package}; "
+              ".ci/run installs it)")
     if IN_CI:
         pytest.fail(f"CI=true and {reason}")
     pytest.skip(reason)

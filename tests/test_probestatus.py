@@ -362,3 +362,20 @@ def test_any_body_file_store(tmp_path, body):
 def test_check_text_matches_the_rule(text):
     problem = stores.check_text(text)
     assert (problem is None) == expected_outcome(text)
+
+
+def test_a_post_is_logged(caplog):
+    import logging
+
+    from pyramid.config import Configurator
+    from webtest import TestApp
+
+    config = Configurator()
+    config.include("lovely.ws.status.probestatus")
+    app = TestApp(config.make_wsgi_app())
+    with caplog.at_level(logging.INFO, logger="lovely.ws.status"):
+        app.post("/probe_status?body=OFF", extra_environ={"REMOTE_ADDR": "10.1.2.3"})
+        app.get("/probe_status", status=503)
+    assert [r.getMessage() for r in caplog.records] == [
+        "probe_status set to 'OFF' by a POST from 10.1.2.3"
+    ]

@@ -42,7 +42,8 @@ class QueueWorker(StateHandlerMixin, threading.Thread):
             if self.processed % 45 > 40:
                 self.setState(YELLOW, detail="backlog of %d jobs" % (self.processed % 45 * 10))
             else:
-                self.setState(GREEN, detail="processed %d jobs" % self.processed)
+                self.setState(GREEN, detail="processed %d job%s"
+                              % (self.processed, "" if self.processed == 1 else "s"))
             time.sleep(self.interval)
 
 
@@ -89,6 +90,8 @@ HOME = """<!DOCTYPE html>
 <li><a href="/probe_status">/probe_status</a>: what load balancers poll
     (<code>curl -X POST 'localhost:6543/probe_status?body=OFF'</code> decommissions,
     <code>curl -X POST localhost:6543/probe_status</code> brings it back)</li>
+<li>The handler <code>upstream</code> is simulated: every minute it turns YELLOW,
+    then RED, then OK again, so you can see how each endpoint reports trouble.</li>
 <li><a href="/__version__">/__version__</a>, <a href="/__heartbeat__">/__heartbeat__</a>,
     <a href="/__lbheartbeat__">/__lbheartbeat__</a>: Dockerflow</li>
 </ul>

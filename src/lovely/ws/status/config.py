@@ -58,7 +58,7 @@ SVCSTATUS_SETTINGS = [
         as_assignments,
         [],
         "Status handlers to register, one ``name = dotted.name`` per line.",
-        "\n    db = myapp.health:database\n    disk = lovely.ws.status.checks.DiskSpaceCheck",
+        "\n    db = myapp.health:db\n    disk = myapp.health:disk",
     ),
     Setting(
         "svcstatus.permission",

@@ -224,6 +224,11 @@ def _post(request: Any, registry: Any, store: Any) -> Response:
     except StoreUnavailable as exc:
         _store_failed(store, exc, "store")
         return _answer(request, f"probe store unavailable, the probe is unchanged: {exc}", 503)
+    # Operators want to know who took an instance out of rotation, and when.
+    log.info(
+        "probe_status set to %r by a POST from %s",
+        text, getattr(request, "remote_addr", None) or "an unknown address",
+    )
     return _answer(request, text)
 
 

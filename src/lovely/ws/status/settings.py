@@ -57,6 +57,13 @@ class Setting(NamedTuple):
     example: str = ""
 
 
+Setting.key.__doc__ = "The full key, such as ``svcstatus.timeout``."
+Setting.convert.__doc__ = "Turns the value from the settings into its type; raises ValueError."
+Setting.default.__doc__ = "The typed value when the key is not set."
+Setting.doc.__doc__ = "What the setting does (reST)."
+Setting.example.__doc__ = "A value to show in the docs."
+
+
 def as_bool(value: Any) -> bool:
     """``true/false``, ``yes/no``, ``on/off``, ``1/0`` (any case), or a bool."""
     if isinstance(value, bool):
