@@ -214,7 +214,8 @@ class _Batch:
     """
 
     __slots__ = ("names", "handlers", "statuses", "durations", "slow", "queue",
-                 "closed", "walkers", "lock", "done", "timed", "threadlocals", "context")
+                 "closed", "walkers", "waiting", "lock", "done", "timed", "threadlocals",
+                 "context")
 
     def __init__(self, names: List[Any], handlers: List[Any], statuses: List[Any],
                  durations: List[Optional[float]]) -> None:
@@ -226,6 +227,7 @@ class _Batch:
         self.queue: Iterator[int] = iter(())
         self.closed = False
         self.walkers = 0
+        self.waiting = 0  # walkers submitted that have not started yet
         self.lock = threading.Lock()
         self.done = threading.Event()
         self.timed = True
@@ -237,6 +239,8 @@ class _Batch:
 
     def walk(self) -> None:
         """Walk the handlers on a worker thread, as the request's thread."""
+        with self.lock:
+            self.waiting -= 1
         if self.threadlocals is not None:
             threadlocal_manager.push(self.threadlocals)
         try:
@@ -326,6 +330,7 @@ class _WorkerPool:
             self._idle -= 1
         with batch.lock:
             batch.walkers += 1
+            batch.waiting += 1
         self._tasks.put(batch)
         return True
 
@@ -501,7 +506,9 @@ class StatusEvaluator:
         hung dependency holds one thread, not one per simultaneous request.
         """
         for batch, order, started, timeouts in list(self._live.values()):
-            taken = len(order) - length_hint(batch.queue)
+            # Taken by a walker, or next in line for one that has been
+            # submitted but not yet started: either runs now or soon.
+            taken = len(order) - length_hint(batch.queue) + batch.waiting
             statuses = batch.statuses
             for i in order[:taken]:
                 if statuses[i] is _PENDING:
@@ -598,7 +605,7 @@ class StatusEvaluator:
                         break
                 for i in plan.first:
                     self._in_flight(batch, i, started + timeouts[i])
-        wait = FIRST_TICK_SECONDS
+        wait = max(min(FIRST_TICK_SECONDS, latest - clock()), 0)
         # Queued handlers that nobody has picked up; each new walker takes one.
         queued = length_hint(batch.queue)
         expected = queued
@@ -610,12 +617,14 @@ class StatusEvaluator:
             if own_done:
                 if not borrowed:
                     break
-                time.sleep(wait)
+                time.sleep(max(min(wait, latest - clock()), 0))
             elif batch.done.wait(wait):
                 own_done = True
                 continue
             now = clock()
             if now >= latest:
+                if borrowed:  # what finished while we slept still counts
+                    borrowed = self._collect(batch, plan, borrowed, now)
                 break
             if plan is not None:
                 # Give up early once every handler still out is past its deadline.
