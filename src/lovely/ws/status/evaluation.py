@@ -286,10 +286,10 @@ class _Batch:
                         slow.append(i)
                 try:
                     if (type(result) is not dict
-                            or type(state := result.get("state")) is not str
+                            or type(state := result["state"]) is not str
                             or state not in valid):
                         result = _checked(result)
-                except Exception:  # an unhashable state, a broken __eq__
+                except Exception:  # no state, an unhashable one, a broken __eq__
                     result = _checked(result)
                 statuses[i] = result
         finally:
