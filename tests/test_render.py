@@ -158,7 +158,9 @@ def test_json_very_deep():
         deep = [deep]
     text = render_json({"a": {"state": "OK", "deep": deep}})
     assert json.loads(text)["a"]["state"] == "OK"
-    assert "<too deep>" in text
+    # Older Pythons' C encoder gives up (RecursionError) and the slow path
+    # cuts the nesting; Python 3.13's encodes all of it.
+    assert "<too deep>" in text or text.count("[") == 5000
 
 
 def test_json_huge_int():
