@@ -318,13 +318,12 @@ class _WorkerPool:
         Without ``force``, only when a thread is free or may be added;
         with it, the walker waits for the next free thread if need be.
         """
+        spawn = False
         with self._lock:
             if self._idle <= 0:
                 if self._threads < self.max_workers:
                     self._threads += 1
-                    threading.Thread(
-                        target=self._work, name="lovely.ws.status", daemon=True
-                    ).start()
+                    spawn = True
                 elif not force:
                     return False
             self._idle -= 1
@@ -332,6 +331,8 @@ class _WorkerPool:
             batch.walkers += 1
             batch.waiting += 1
         self._tasks.put(batch)
+        if spawn:
+            threading.Thread(target=self._work, name="lovely.ws.status", daemon=True).start()
         return True
 
     def _work(self) -> None:

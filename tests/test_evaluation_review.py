@@ -1,0 +1,111 @@
+"""A second look at the evaluator: races between requests and walkers,
+accounting of the pool, and what must never grow or pile up."""
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from lovely.ws.status import OK, RED, addStatusHandler
+from lovely.ws.status.evaluation import StatusEvaluator
+
+
+class Blocked:
+    """A handler that hangs until released; counts how often it started."""
+
+    def __init__(self, state=OK):
+        self.state = state
+        self.release = threading.Event()
+        self.entered = threading.Event()
+        self.calls = 0
+        self.returned = 0
+
+    def __call__(self):
+        self.calls += 1
+        self.entered.set()
+        self.release.wait(30)
+        self.returned += 1
+        return {"state": self.state, "detail": "released"}
+
+
+@pytest.fixture
+def blocked():
+    handlers = []
+
+    def make(state=OK):
+        handler = Blocked(state)
+        handlers.append(handler)
+        return handler
+
+    yield make
+    for handler in handlers:  # never leave a thread hanging behind a test
+        handler.release.set()
+
+
+def wait_until(predicate, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        time.sleep(0.002)
+
+
+def in_thread(target, *args):
+    out = []
+    thread = threading.Thread(target=lambda: out.append(target(*args)), daemon=True)
+    thread.start()
+    return thread, out
+
+
+# ------------------------------------------------------------ sharing a run
+
+
+def test_a_request_arriving_while_the_first_walker_thread_starts_shares_its_run(
+        blocked, monkeypatch):
+    # Starting a pool thread releases the GIL for a while (Thread.start waits
+    # for the thread to run). A request arriving then must see the handler as
+    # about to run, not start a second run of it.
+    hung = blocked()
+    addStatusHandler("hung", hung)
+    evaluator = StatusEvaluator(timeout=0.2)
+    original_start = threading.Thread.start
+    second = []
+
+    def start(thread):
+        if thread.name == "lovely.ws.status" and not second:
+            second.append(None)
+            other, out = in_thread(evaluator.evaluate)
+            other.join(2)
+            second[0] = out[0]
+        return original_start(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", start)
+    first = evaluator.evaluate()
+    monkeypatch.undo()
+    wait_until(lambda: hung.calls >= 1)
+    assert hung.calls == 1
+    assert first.as_dict()["hung"]["state"] == RED
+    assert second[0].as_dict()["hung"]["state"] == RED
+
+
+def test_simultaneous_first_requests_share_one_run(blocked):
+    hung = blocked()
+    addStatusHandler("hung", hung)
+    addStatusHandler("ok", lambda: {"state": OK})
+    evaluator = StatusEvaluator(timeout=0.2)
+    barrier = threading.Barrier(8)
+    reports = []
+
+    def client():
+        barrier.wait(10)
+        reports.append(evaluator.evaluate())
+
+    threads = [threading.Thread(target=client) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert hung.calls == 1
+    assert [r.as_dict()["ok"] for r in reports] == [{"state": OK}] * 8
+    assert {r.as_dict()["hung"]["state"] for r in reports} == {RED}
