@@ -24,6 +24,19 @@ import pytest
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
+def _pyramid_version() -> tuple:
+    from importlib.metadata import version
+
+    return tuple(int(part) for part in version("pyramid").split(".")[:2])
+
+
+#: For tests of Pyramid 2's security policies; the package itself also
+#: runs on Pyramid 1.10 (tox -e pyramid110).
+needs_pyramid2 = pytest.mark.skipif(
+    _pyramid_version() < (2, 0), reason="needs Pyramid 2 (security policies)"
+)
+
+
 # The Debian package of each binary the tests start.
 PACKAGES = {
     "redis-server": "redis-server",

@@ -18,6 +18,8 @@ from lovely.ws.status import (
 )
 from lovely.ws.status.evaluation import IStatusEvaluator, get_evaluator
 
+from .servers import needs_pyramid2
+
 
 def ok_handler():
     return {"state": OK, "detail": "from a dotted name"}
@@ -318,9 +320,8 @@ def test_settings_handler_conflicts_with_directive():
         config.commit()
 
 
+@needs_pyramid2
 def test_svcstatus_permission_setting_protects_the_view():
-    from pyramid.authorization import ACLHelper, Allow, Everyone  # noqa: F401
-
     class Policy:
         def identity(self, request):
             return request.headers.get("X-User")

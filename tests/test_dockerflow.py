@@ -27,7 +27,7 @@ from lovely.ws.status.dockerflow import (
     lbheartbeat_view,
 )
 
-from .servers import wait_for_port
+from .servers import needs_pyramid2, wait_for_port
 
 VERSION = {
     "source": "https://github.com/example/app",
@@ -665,6 +665,7 @@ class DenyAll:
         return []
 
 
+@needs_pyramid2
 def test_endpoints_ignore_a_default_permission(tmp_path):
     _write(tmp_path / "version.json", json.dumps(VERSION))
 

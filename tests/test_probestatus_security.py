@@ -4,7 +4,11 @@ default permission and CSRF checks must not get in the way."""
 from __future__ import annotations
 
 import pytest
-from pyramid.authorization import ACLHelper, Allow, Authenticated, Everyone
+
+try:
+    from pyramid.authorization import ACLHelper, Allow, Authenticated, Everyone
+except ImportError:  # Pyramid 1.10: the package runs there, these tests do not
+    pytest.skip("needs Pyramid 2 (security policies)", allow_module_level=True)
 from pyramid.config import Configurator
 from pyramid.csrf import CookieCSRFStoragePolicy
 from pyramid.exceptions import ConfigurationError
