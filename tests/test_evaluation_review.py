@@ -2,6 +2,9 @@
 accounting of the pool, and what must never grow or pile up."""
 from __future__ import annotations
 
+import os
+import select
+import signal
 import threading
 import time
 
@@ -109,3 +112,42 @@ def test_simultaneous_first_requests_share_one_run(blocked):
     assert hung.calls == 1
     assert [r.as_dict()["ok"] for r in reports] == [{"state": OK}] * 8
     assert {r.as_dict()["hung"]["state"] for r in reports} == {RED}
+
+
+# ------------------------------------------------------------ processes
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
+def test_a_child_forked_during_a_request_does_not_wait_for_the_parents_run(blocked):
+    # The walker inside the handler stays behind in the parent: the child
+    # must run the handler itself, not report the parent's run forever.
+    hung = blocked()
+    addStatusHandler("hung", hung)
+    evaluator = StatusEvaluator(timeout=3)
+    request, _ = in_thread(evaluator.evaluate)
+    assert hung.entered.wait(5)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        try:
+            hung.release.set()
+            start = time.monotonic()
+            reports = [evaluator.evaluate().as_dict()["hung"] for _ in range(2)]
+            took = time.monotonic() - start
+            os.write(write, repr((reports, took < 1)).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    try:
+        ready, _, _ = select.select([read], [], [], 20)
+        if not ready:  # pragma: no cover - the failure
+            os.kill(pid, signal.SIGKILL)
+            pytest.fail("the forked child did not answer")
+        with os.fdopen(read) as pipe:
+            text = pipe.read()
+    finally:
+        os.waitpid(pid, 0)
+        hung.release.set()
+        request.join(10)
+    released = {"state": OK, "detail": "released"}
+    assert text == repr(([released, released], True))

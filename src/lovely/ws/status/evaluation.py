@@ -405,10 +405,12 @@ class StatusEvaluator:
         _EVALUATORS.add(self)
 
     def _reset(self) -> None:
-        # After a fork the worker threads are gone: start afresh, lazily.
+        # After a fork the worker threads are gone, and so are the requests
+        # of the parent's other threads: their runs will never end here.
         self._lock = threading.Lock()
         self._pool = None
         self._stuck.clear()
+        self._live.clear()
 
     @property
     def pool(self) -> _WorkerPool:
@@ -497,7 +499,7 @@ class StatusEvaluator:
         try:
             return self._run(batch, plan, started, order)
         finally:
-            del self._live[key]
+            self._live.pop(key, None)
 
     def _adopt_running(self) -> None:
         """Share the handlers that concurrent requests are running right now.
