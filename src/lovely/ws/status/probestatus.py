@@ -182,9 +182,38 @@ class _Guard:
                 who = address or "a client without an address"
                 return f"Forbidden: {who} may not change the probe (allow_from)"
         permission = self.permission
-        if permission is not None and not request.has_permission(permission):
-            return f"Forbidden: changing the probe needs the permission {permission!r}"
+        if permission is not None:
+            if not _has_security_policy(getattr(request, "registry", None)):
+                # Pyramid grants every permission without a security policy:
+                # the operator meant to lock the probe, so keep it locked.
+                log.error(
+                    "probe_status: probestatus.permission is %r but the app has "
+                    "no security policy; every POST is refused", permission,
+                )
+                return (
+                    f"Forbidden: changing the probe needs the permission {permission!r}, "
+                    "and the app has no security policy to grant it"
+                )
+            if not request.has_permission(permission):
+                return f"Forbidden: changing the probe needs the permission {permission!r}"
         return None
+
+
+def _has_security_policy(registry: Any) -> bool:
+    """Whether ``registry`` has a policy under which a permission can be denied."""
+    query = getattr(registry, "queryUtility", None)
+    if query is None:  # no registry at all: nothing can grant the permission
+        return False
+    from pyramid.interfaces import IAuthenticationPolicy
+
+    try:  # Pyramid 2
+        from pyramid.interfaces import ISecurityPolicy
+    except ImportError:  # pragma: no cover - Pyramid 1.10
+        ISecurityPolicy = None  # noqa: N806
+    if ISecurityPolicy is not None and query(ISecurityPolicy) is not None:
+        return True
+    # Pyramid 1.10 grants everything without an authentication policy.
+    return query(IAuthenticationPolicy) is not None
 
 
 def _address_allowed(address: Any, networks: Tuple[Any, ...]) -> bool:

@@ -1,0 +1,41 @@
+"""A hostile review of the probe, the stores, Dockerflow, the checks, the
+settings and the console scripts: each test is a bug found by trying what a
+stranger or a tired operator would try, against real servers (Redis, HTTP,
+files, subprocesses), without mocks."""
+from __future__ import annotations
+
+import pytest
+from pyramid.config import Configurator
+from webtest import TestApp
+
+from lovely.ws.status import probestatus, stores
+
+
+@pytest.fixture(autouse=True)
+def probe_at_ok():
+    probestatus.RESPONSE_BODY = "OK"
+    stores.stop_draining()
+    yield
+    probestatus.RESPONSE_BODY = "OK"
+    stores.stop_draining()
+
+
+def probe_app(settings):
+    config = Configurator(settings=settings)
+    config.include("lovely.ws.status.probestatus")
+    return TestApp(config.make_wsgi_app())
+
+
+# --- who may switch the probe -------------------------------------------------
+
+
+def test_permission_without_a_security_policy_refuses_every_post(caplog):
+    # An operator sets probestatus.permission to lock the probe; the app has
+    # no security policy, under which Pyramid grants every permission. The
+    # probe must stay locked (fail closed), not open to every stranger.
+    app = probe_app({"probestatus.permission": "manage-probe"})
+    response = app.post("/probe_status?body=OFF", status=403)
+    assert "security policy" in response.text
+    assert probestatus.RESPONSE_BODY == "OK"
+    assert app.get("/probe_status").text == "OK"
+    assert any("security policy" in r.getMessage() for r in caplog.records)
