@@ -151,3 +151,17 @@ def test_a_child_forked_during_a_request_does_not_wait_for_the_parents_run(block
         request.join(10)
     released = {"state": OK, "detail": "released"}
     assert text == repr(([released, released], True))
+
+
+# ------------------------------------------------------------ not concurrent
+
+
+def test_not_concurrent_never_times_out_in_any_format():
+    # Documented: called one after the other in the request's thread, "without
+    # timeouts". A slow handler's answer is its answer, timed or not.
+    addStatusHandler("slow", lambda: time.sleep(0.03) or {"state": OK})
+    evaluator = StatusEvaluator(timeout=0.01, concurrent=False)
+    for durations in (True, False, True):
+        report = evaluator.evaluate(durations=durations)
+        assert report.as_dict() == {"slow": {"state": OK}}
+    assert report.durations[0] >= 0.03

@@ -489,8 +489,9 @@ class StatusEvaluator:
             batch.walkers = 1
             batch.walk_here()
             report = StatusReport(name_list, batch.statuses, batch.durations)
-            if batch.slow or plan is not None:
-                self._remember(batch, plan, report)
+            # Nothing times out here, and no walker needs to know what is slow.
+            if plan is not None and plan.ttls:
+                self._cache_results(batch, plan, report)
             return report
         batch.threadlocals = threadlocal_manager.get()
         batch.context = contextvars.copy_context()
@@ -739,11 +740,18 @@ class StatusEvaluator:
             if took is not None and took < SLOW_SECONDS and slow.get(names[i]) is batch.handlers[i]:
                 slow.pop(names[i], None)  # (another request may do the same now)
         if plan.ttls:
-            now = time.perf_counter()
-            for i, ttl in plan.ttls.items():
-                if batch.statuses[i] is not _PENDING and batch.statuses[i] is not _SKIPPED:
-                    self._cache[names[i]] = (batch.handlers[i], now + ttl, statuses[i],
-                                             durations[i])
+            self._cache_results(batch, plan, report)
+
+    def _cache_results(self, batch: _Batch, plan: _Plan, report: StatusReport) -> None:
+        """Cache the results of the handlers with a ttl that returned."""
+        names = batch.names
+        statuses = report.statuses
+        durations = report.durations
+        now = time.perf_counter()
+        for i, ttl in plan.ttls.items():
+            if batch.statuses[i] is not _PENDING and batch.statuses[i] is not _SKIPPED:
+                self._cache[names[i]] = (batch.handlers[i], now + ttl, statuses[i],
+                                         durations[i])
 
 
 class _Plan:
