@@ -165,3 +165,55 @@ def test_not_concurrent_never_times_out_in_any_format():
         report = evaluator.evaluate(durations=durations)
         assert report.as_dict() == {"slow": {"state": OK}}
     assert report.durations[0] >= 0.03
+
+
+# ------------------------------------------------------------ caching
+
+
+def test_a_timeout_reported_for_a_run_still_out_is_not_cached(blocked):
+    # The request that started the run does not cache its timeout; the
+    # requests after it (run still out) must not cache theirs either, or the
+    # handler stays "timed out" for a whole ttl after it recovered.
+    hung = blocked()
+    addStatusHandler("x", hung, timeout=0.05, ttl=60)
+    evaluator = StatusEvaluator()
+    assert evaluator.evaluate().as_dict()["x"]["state"] == RED
+    assert evaluator.evaluate().as_dict()["x"]["detail"].endswith(
+        "(still running from an earlier request)")
+    hung.release.set()
+    wait_until(lambda: evaluator.in_flight() == [])
+    assert evaluator.evaluate().as_dict() == {"x": {"state": OK, "detail": "released"}}
+    assert hung.calls == 2
+
+
+def test_a_timeout_of_a_shared_run_is_not_cached(blocked):
+    hung = blocked()
+    addStatusHandler("x", hung, timeout=0.2, ttl=60)
+    evaluator = StatusEvaluator()
+    first, out = in_thread(evaluator.evaluate)
+    wait_until(lambda: evaluator.in_flight() == ["x"])
+    second = evaluator.evaluate()  # shares the first one's run, until its deadline
+    first.join(10)
+    assert out[0].as_dict()["x"]["state"] == RED
+    assert second.as_dict()["x"]["state"] == RED
+    assert hung.calls == 1
+    hung.release.set()
+    wait_until(lambda: evaluator.in_flight() == [])
+    assert evaluator.evaluate().as_dict() == {"x": {"state": OK, "detail": "released"}}
+
+
+def test_a_shared_run_that_returns_is_cached(blocked):
+    slow = blocked()
+    addStatusHandler("x", slow, ttl=60)
+    evaluator = StatusEvaluator()
+    first, out = in_thread(evaluator.evaluate)
+    wait_until(lambda: evaluator.in_flight() == ["x"])
+    second, out2 = in_thread(evaluator.evaluate)
+    time.sleep(0.02)
+    slow.release.set()
+    first.join(10)
+    second.join(10)
+    released = {"x": {"state": OK, "detail": "released"}}
+    assert out[0].as_dict() == out2[0].as_dict() == released
+    assert evaluator.evaluate().as_dict() == released
+    assert slow.calls == 1

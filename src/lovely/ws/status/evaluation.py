@@ -675,6 +675,8 @@ class StatusEvaluator:
             statuses[i] = {"state": RED, "detail": _timeout_detail(
                 self.timeout if plan is None else plan.timeouts[i])}
             batch.durations[i] = clock() - started
+            if plan is not None:
+                plan.ttls.pop(i, None)  # not an answer: cache none
         if batch.done.is_set():  # every walker has finished: nothing writes any more
             result = StatusReport(batch.names, statuses, batch.durations)
         else:
@@ -699,6 +701,7 @@ class StatusEvaluator:
             if status is _PENDING or status is _SKIPPED:
                 status = {"state": RED, "detail": _timeout_detail(plan.timeouts[i])}
                 batch.durations[i] = other.durations[j]
+                plan.ttls.pop(i, None)  # not an answer: cache none
             else:
                 batch.durations[i] = other.durations[j]
             batch.statuses[i] = status
