@@ -39,3 +39,20 @@ def test_permission_without_a_security_policy_refuses_every_post(caplog):
     assert probestatus.RESPONSE_BODY == "OK"
     assert app.get("/probe_status").text == "OK"
     assert any("security policy" in r.getMessage() for r in caplog.records)
+
+
+# --- the file store -----------------------------------------------------------
+
+
+def test_file_store_url_with_a_nul_byte_is_a_configuration_error(tmp_path):
+    # file:///dir/probe%00x passed the checks (its directory exists), then
+    # every request to /probe_status was a 500: os.stat() raises ValueError.
+    from pyramid.exceptions import ConfigurationError
+
+    url = f"file://{tmp_path}/probe%00x"
+    config = Configurator(settings={"probestatus.store": url})
+    config.include("lovely.ws.status.probestatus")
+    with pytest.raises(ConfigurationError, match="probestatus.store"):
+        config.commit()
+    with pytest.raises(ValueError):
+        stores.FileStore(f"{tmp_path}/probe\x00x")

@@ -135,6 +135,8 @@ class FileStore:
     def __init__(self, path: str) -> None:
         if not os.path.isabs(path):
             raise ValueError(f"the probe file must be an absolute path, not {path!r}")
+        if "\x00" in path:
+            raise ValueError(f"the path of the probe file contains a NUL byte: {path!r}")
         self.path = path
         self.url = "file://" + path
         # (stat key, text) of the last read: a GET costs one os.stat() while
@@ -368,6 +370,10 @@ def _parse_file(text: str, parts: Any) -> _Spec:
     if parts.query or parts.fragment:
         raise ValueError(f"{text!r}: a file URL takes no query or fragment")
     path = unquote(parts.path)
+    if "\x00" in path:
+        # The directory check below would pass, then every os.stat() of the
+        # store would raise ValueError: a 500 on each request.
+        raise ValueError(f"{text!r}: the path contains a NUL byte (%00)")
     if not path.startswith("/") or path.endswith("/"):
         raise ValueError(f"{text!r}: expected file:///absolute/path/of/the/file")
     directory = os.path.dirname(path)
