@@ -217,3 +217,19 @@ def test_a_shared_run_that_returns_is_cached(blocked):
     assert out[0].as_dict() == out2[0].as_dict() == released
     assert evaluator.evaluate().as_dict() == released
     assert slow.calls == 1
+
+
+def test_an_expired_cache_entry_does_not_keep_requests_off_the_fast_path():
+    # White-box: the same handler registered again without a ttl; its stale
+    # cache entry made every later request plan every handler.
+    def handler():
+        return {"state": OK}
+
+    addStatusHandler("x", handler, ttl=0.01)
+    evaluator = StatusEvaluator()
+    evaluator.evaluate()
+    assert evaluator._cache
+    addStatusHandler("x", handler)
+    time.sleep(0.02)
+    evaluator.evaluate()
+    assert evaluator._cache == {}

@@ -471,7 +471,7 @@ class StatusEvaluator:
         if self._live:
             self._adopt_running()
         if self._stuck or self._cache or self._slow:
-            self._prune()
+            self._prune(started)
         if HANDLER_OPTIONS or self._stuck or self._cache or self._slow:
             plan: Optional[_Plan] = self._plan(batch, started)
             order: Any = plan.first + plan.rest
@@ -519,18 +519,22 @@ class StatusEvaluator:
                     timeout = self.timeout if timeouts is None else timeouts[i]
                     self._in_flight(batch, i, started + timeout)
 
-    def _prune(self) -> None:
-        """Forget handlers that are no longer registered and runs that ended.
+    def _prune(self, now: float) -> None:
+        """Forget handlers that are no longer registered, runs that ended,
+        and results whose ttl is over.
 
         Without this, one handler that was slow once and is gone since would
         keep every later request off the fast path.
         """
         current = STATUS_HANDLERS
-        for store in (self._slow, self._cache):
-            for name, entry in list(store.items()):
-                handler = entry if store is self._slow else entry[0]
-                if current.get(name) is not handler:
-                    store.pop(name, None)
+        slow = self._slow
+        for name, handler in list(slow.items()):
+            if current.get(name) is not handler:
+                slow.pop(name, None)
+        cache = self._cache
+        for name, entry in list(cache.items()):
+            if entry[1] <= now or current.get(name) is not entry[0]:
+                cache.pop(name, None)
         stuck = self._stuck
         for name, entry in list(stuck.items()):
             if current.get(name) is not entry[0] or entry[1].statuses[entry[2]] is not _PENDING:
