@@ -56,3 +56,23 @@ def test_file_store_url_with_a_nul_byte_is_a_configuration_error(tmp_path):
         config.commit()
     with pytest.raises(ValueError):
         stores.FileStore(f"{tmp_path}/probe\x00x")
+
+
+# --- the Redis store ------------------------------------------------------------
+
+
+def test_redis_store_whose_host_cannot_be_encoded_answers_503_not_500():
+    # A label of more than 63 characters (or an empty one, "a..b") passes
+    # redis-py's URL parser, then socket.getaddrinfo() raises UnicodeError,
+    # which is neither a RedisError nor an OSError.
+    pytest.importorskip("redis")
+    app = probe_app({"probestatus.store": "redis://a..b:6379/0"})
+    response = app.get("/probe_status", status=503)
+    assert "probe store unavailable" in response.text
+    response = app.post("/probe_status?body=OFF", status=503)
+    assert "unchanged" in response.text
+    store = stores.store_from_url("redis://" + "a" * 64 + ".example:6379/0")
+    with pytest.raises(stores.StoreUnavailable):
+        store.get()
+    with pytest.raises(stores.StoreUnavailable):
+        store.set("OFF")

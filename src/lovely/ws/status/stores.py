@@ -230,9 +230,10 @@ class RedisStore:
         if client is None:
             client = _redis_client(url, timeout)
         self._client = client
-        from redis.exceptions import RedisError
-
-        self._errors: Tuple[type, ...] = (RedisError, OSError)
+        # Whatever the client raises means "cannot reach the store": besides
+        # RedisError and OSError, a host name that IDNA cannot encode makes
+        # socket.getaddrinfo() raise UnicodeError, for example.
+        self._errors: Tuple[type, ...] = (Exception,)
 
     def _unavailable(self, exc: BaseException) -> StoreUnavailable:
         where = _safe_url(self.url)
