@@ -233,3 +233,46 @@ def test_an_expired_cache_entry_does_not_keep_requests_off_the_fast_path():
     time.sleep(0.02)
     evaluator.evaluate()
     assert evaluator._cache == {}
+
+
+# ------------------------------------------------------------ small pools
+
+
+@pytest.mark.parametrize("max_workers", [1, 2])
+def test_hung_handlers_do_not_take_the_whole_pool(blocked, max_workers):
+    # As many hung handlers as threads: their threads are given up with
+    # them, so the other handlers still get a thread on later requests.
+    hung = [blocked() for _ in range(max_workers)]
+    for i, handler in enumerate(hung):
+        addStatusHandler(f"hung{i}", handler)
+    addStatusHandler("ok", lambda: {"state": OK})
+    evaluator = StatusEvaluator(timeout=0.1, max_workers=max_workers)
+    evaluator.evaluate()  # the hung ones may keep "ok" from a thread here
+    wait_until(lambda: all(h.calls for h in hung))
+    for _ in range(3):
+        report = evaluator.evaluate().as_dict()
+        assert report.pop("ok") == {"state": OK}
+        assert {s["state"] for s in report.values()} == {RED}
+    assert [h.calls for h in hung] == [1] * max_workers
+
+
+def test_threads_given_up_on_stay_bounded(blocked):
+    # Given-up threads no longer count against max_workers, but there are
+    # never more of them than max_workers either.
+    hung = [blocked() for _ in range(4)]
+    evaluator = StatusEvaluator(timeout=0.05, max_workers=1)
+    for i, handler in enumerate(hung):
+        addStatusHandler(f"hung{i}", handler)
+        evaluator.evaluate()
+        evaluator.evaluate()
+    assert sum(h.calls for h in hung) <= 2
+    pool = evaluator.pool
+    assert pool._threads + pool._orphans <= 2
+    for handler in hung:
+        handler.release.set()
+    # once they return, the threads take work again (or leave), within bounds
+    wait_until(lambda: evaluator.in_flight() == [])
+    wait_until(lambda: pool._orphans == 0)
+    assert pool._threads <= 1
+    report = evaluator.evaluate().as_dict()
+    assert report == {f"hung{i}": {"state": OK, "detail": "released"} for i in range(4)}

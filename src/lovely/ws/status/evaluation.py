@@ -214,8 +214,8 @@ class _Batch:
     """
 
     __slots__ = ("names", "handlers", "statuses", "durations", "slow", "queue",
-                 "closed", "walkers", "waiting", "lock", "done", "timed", "threadlocals",
-                 "context")
+                 "closed", "walkers", "waiting", "abandoned", "lock", "done", "timed",
+                 "threadlocals", "context")
 
     def __init__(self, names: List[Any], handlers: List[Any], statuses: List[Any],
                  durations: List[Optional[float]]) -> None:
@@ -225,9 +225,12 @@ class _Batch:
         self.durations = durations
         self.slow: List[int] = []
         self.queue: Iterator[int] = iter(())
-        self.closed = False
+        self.closed = False  # the request gave up (under ``lock``)
         self.walkers = 0
         self.waiting = 0  # walkers submitted that have not started yet
+        # Walkers the request gave up on while they ran: their threads no
+        # longer count against the pool's size (see _WorkerPool.abandon).
+        self.abandoned = 0
         self.lock = threading.Lock()
         self.done = threading.Event()
         self.timed = True
@@ -237,23 +240,27 @@ class _Batch:
         self.threadlocals: Optional[Dict[str, Any]] = None
         self.context: Optional[contextvars.Context] = None
 
-    def walk(self) -> None:
-        """Walk the handlers on a worker thread, as the request's thread."""
+    def walk(self) -> bool:
+        """Walk the handlers on a worker thread, as the request's thread.
+
+        True when the request gave up on this walker while it ran: its
+        thread was no longer counted by the pool.
+        """
         with self.lock:
             self.waiting -= 1
+            late = self.closed
         if self.threadlocals is not None:
             threadlocal_manager.push(self.threadlocals)
         try:
             if self.context is None:
-                self.walk_here()
-            else:
-                # A copy each: one context cannot be entered by two walkers.
-                self.context.copy().run(self.walk_here)
+                return self.walk_here(late)
+            # A copy each: one context cannot be entered by two walkers.
+            return self.context.copy().run(self.walk_here, late)
         finally:
             if self.threadlocals is not None:
                 threadlocal_manager.pop()
 
-    def walk_here(self) -> None:
+    def walk_here(self, late: bool = True) -> bool:
         # The hot loop: a thousand cheap handlers go through here per
         # request, so it has no locks, one clock reading per handler, and
         # checks a result inline when it is a plain dict with a valid state.
@@ -297,6 +304,11 @@ class _Batch:
                 self.walkers -= 1
                 if self.walkers == 0 and not length_hint(self.queue):
                     self.done.set()
+                # One of the walkers that ran when the request gave up?
+                abandoned = self.abandoned and not late
+                if abandoned:
+                    self.abandoned -= 1
+        return bool(abandoned)
 
 
 class _WorkerPool:
@@ -311,6 +323,9 @@ class _WorkerPool:
         self._threads = 0
         # Threads waiting for a task minus tasks waiting for a thread.
         self._idle = 0
+        # Threads left inside handlers that missed their deadline, not
+        # counted in _threads (at most max_workers of them).
+        self._orphans = 0
 
     def submit(self, batch: _Batch, force: bool = False) -> bool:
         """Start a walker on ``batch``.
@@ -335,6 +350,20 @@ class _WorkerPool:
             threading.Thread(target=self._work, name="lovely.ws.status", daemon=True).start()
         return True
 
+    def abandon(self, n: int) -> int:
+        """Stop counting ``n`` threads stuck in handlers past their deadline.
+
+        A hung handler is not started again while it runs, so it holds one
+        thread; without this, as many of them as ``max_workers`` would leave
+        no thread for any other handler. Returns how many threads are no
+        longer counted: never more than ``max_workers`` in all.
+        """
+        with self._lock:
+            n = max(min(n, self.max_workers - self._orphans), 0)
+            self._orphans += n
+            self._threads -= n
+        return n
+
     def _work(self) -> None:
         get = self._tasks.get
         with self._lock:
@@ -349,13 +378,18 @@ class _WorkerPool:
                         self._threads -= 1
                         return
                 continue
+            orphan = False
             try:
-                batch.walk()
+                orphan = batch.walk()
             except BaseException:  # pragma: no cover - walk() handles its own
                 log.exception("status worker failed")
-            finally:
-                with self._lock:
-                    self._idle += 1
+            with self._lock:
+                if orphan:  # counted again, unless the pool is full without us
+                    self._orphans -= 1
+                    if self._threads >= self.max_workers:
+                        return
+                    self._threads += 1
+                self._idle += 1
 
 
 _EVALUATORS: weakref.WeakSet[StatusEvaluator] = weakref.WeakSet()
@@ -375,6 +409,9 @@ class StatusEvaluator:
 
     :param timeout: default seconds a handler may take.
     :param max_workers: most threads that run handlers at the same time.
+        Threads left inside handlers that missed their deadline stop
+        counting (up to as many again), so that hung handlers cannot leave
+        none for the others.
     :param concurrent: ``False`` calls the handlers one after the other in
         the calling thread, as 1.0 did: for handlers bound to the request's
         thread (an ``sqlite3`` connection, a thread-scoped session). Failures
@@ -684,7 +721,6 @@ class StatusEvaluator:
         if batch.done.is_set():  # every walker has finished: nothing writes any more
             result = StatusReport(batch.names, statuses, batch.durations)
         else:
-            batch.closed = True
             # Snapshots: a handler that returns late writes into the batch only.
             result = StatusReport(batch.names, list(statuses), list(batch.durations))
             self._give_up(batch, plan, result, started)
@@ -716,6 +752,13 @@ class StatusEvaluator:
         """Report what did not finish in time; remember what still runs."""
         for i in batch.queue:  # nothing queued may start any more
             batch.statuses[i] = _SKIPPED
+        with batch.lock:
+            batch.closed = True
+            # The walkers still inside handlers (all past their deadlines):
+            # the pool makes up for their threads.
+            running = batch.walkers - batch.waiting
+            if running > 0:
+                batch.abandoned = self.pool.abandon(running)
         statuses = report.statuses
         now = time.perf_counter()
         elapsed = now - started
