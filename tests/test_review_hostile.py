@@ -76,3 +76,17 @@ def test_redis_store_whose_host_cannot_be_encoded_answers_503_not_500():
         store.get()
     with pytest.raises(stores.StoreUnavailable):
         store.set("OFF")
+
+
+def test_redis_store_port_0_is_a_configuration_error():
+    # redis-py reads port 0 as "no port" and connects to 6379: the probe of
+    # this app would be written to whatever Redis listens there.
+    pytest.importorskip("redis")
+    from pyramid.exceptions import ConfigurationError
+
+    with pytest.raises(ValueError, match="port"):
+        stores.parse_store_url("redis://127.0.0.1:0/0")
+    config = Configurator(settings={"probestatus.store": "redis://127.0.0.1:0/0"})
+    config.include("lovely.ws.status.probestatus")
+    with pytest.raises(ConfigurationError, match="probestatus.store"):
+        config.commit()

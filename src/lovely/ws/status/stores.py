@@ -394,9 +394,12 @@ def _parse_redis(text: str, parts: Any) -> _Spec:
             "(pip install 'lovely-ws-status[redis]')"
         ) from None
     try:
-        parts.port  # noqa: B018 - raises ValueError for a bad port
+        port = parts.port  # raises ValueError for a bad port
     except ValueError:
-        raise ValueError(f"{text!r}: the port must be a number up to 65535") from None
+        port = -1
+    if port is not None and not 0 < port < 65536:
+        # redis-py takes port 0 for "no port" and connects to 6379.
+        raise ValueError(f"{text!r}: the port must be a number from 1 to 65535")
     if parts.scheme != "unix" and not parts.hostname:
         raise ValueError(f"{text!r}: the Redis URL names no host")
     if parts.scheme != "unix" and parts.path.strip("/"):
