@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from lovely.ws.status import OK, RED, addStatusHandler
+from lovely.ws.status import OK, RED, addStatusHandler, evaluation
 from lovely.ws.status.evaluation import StatusEvaluator
 
 
@@ -78,18 +78,18 @@ def test_a_request_arriving_while_the_first_walker_thread_starts_shares_its_run(
     def start(thread):
         if thread.name == "lovely.ws.status" and not second:
             second.append(None)
-            other, out = in_thread(evaluator.evaluate)
-            other.join(2)
-            second[0] = out[0]
+            second[0] = in_thread(evaluator.evaluate)
+            second[0][0].join(0.3)  # it decides now, or waits for us
         return original_start(thread)
 
     monkeypatch.setattr(threading.Thread, "start", start)
     first = evaluator.evaluate()
     monkeypatch.undo()
-    wait_until(lambda: hung.calls >= 1)
+    other, out = second[0]
+    other.join(10)
     assert hung.calls == 1
     assert first.as_dict()["hung"]["state"] == RED
-    assert second[0].as_dict()["hung"]["state"] == RED
+    assert out[0].as_dict()["hung"]["state"] == RED
 
 
 def test_simultaneous_first_requests_share_one_run(blocked):
@@ -276,3 +276,32 @@ def test_threads_given_up_on_stay_bounded(blocked):
     assert pool._threads <= 1
     report = evaluator.evaluate().as_dict()
     assert report == {f"hung{i}": {"state": OK, "detail": "released"} for i in range(4)}
+
+
+def test_a_request_arriving_while_another_plans_shares_its_run(blocked, monkeypatch):
+    # Between a request's look at the runs under way and its first walker,
+    # another request must not decide on its own (it would start the same
+    # handler a second time).
+    hung = blocked()
+    addStatusHandler("hung", hung, timeout=5)
+    evaluator = StatusEvaluator()
+    second = []
+
+    class Options(dict):
+        def get(self, *args):
+            if not second:
+                second.append(None)
+                second[0] = in_thread(evaluator.evaluate)
+                second[0][0].join(0.3)  # it decides now, or waits for us
+            return dict.get(self, *args)
+
+    monkeypatch.setattr(evaluation, "HANDLER_OPTIONS", Options(evaluation.HANDLER_OPTIONS))
+    first, out = in_thread(evaluator.evaluate)
+    wait_until(lambda: second and second[0] and hung.calls)
+    time.sleep(0.05)  # the second one, if it went its own way, starts it now
+    hung.release.set()
+    first.join(10)
+    second[0][0].join(10)
+    released = {"hung": {"state": OK, "detail": "released"}}
+    assert out[0].as_dict() == second[0][1][0].as_dict() == released
+    assert hung.calls == 1

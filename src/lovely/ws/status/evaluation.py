@@ -428,6 +428,9 @@ class StatusEvaluator:
         self.max_workers = int(max_workers)
         self.concurrent = bool(concurrent)
         self._lock = threading.Lock()
+        # Held by a request from its look at the runs under way to its first
+        # walkers (see evaluate).
+        self._starting = threading.Lock()
         # name -> (handler, batch, index, deadline) of runs known to be in
         # flight: slow ones, and those that outlived their deadline. Another
         # request shares such a run instead of starting the handler again.
@@ -445,6 +448,7 @@ class StatusEvaluator:
         # After a fork the worker threads are gone, and so are the requests
         # of the parent's other threads: their runs will never end here.
         self._lock = threading.Lock()
+        self._starting = threading.Lock()
         self._pool = None
         self._stuck.clear()
         self._live.clear()
@@ -505,6 +509,34 @@ class StatusEvaluator:
         n = len(handlers)
         batch = _Batch(name_list, handlers, [_PENDING] * n, [None] * n)
         started = time.perf_counter()
+        if not self.concurrent:
+            return self._serially(batch, started, durations)
+        # From its look at the runs under way to its first walkers, a request
+        # has the evaluator to itself: a concurrent one sees either nothing of
+        # it or the handlers it runs, never a moment in between in which it
+        # would start the same handler a second time.
+        with self._starting:
+            prepared = self._prepare(batch, started, durations)
+            if prepared is None:
+                return StatusReport(name_list, batch.statuses, batch.durations)
+            plan, order = prepared
+            batch.threadlocals = threadlocal_manager.get()
+            batch.context = contextvars.copy_context()
+            key = id(batch)
+            self._live[key] = (batch, order, started, None if plan is None else plan.timeouts)
+            try:
+                self._start(batch, plan, started, order)
+            except BaseException:
+                self._live.pop(key, None)
+                raise
+        try:
+            return self._run(batch, plan, started, order)
+        finally:
+            self._live.pop(key, None)
+
+    def _prepare(self, batch: _Batch, started: float,
+                 durations: bool) -> Optional[Tuple[Optional[_Plan], Any]]:
+        """Decide what to run, in which order; ``None`` when nothing is to run."""
         if self._live:
             self._adopt_running()
         if self._stuck or self._cache or self._slow:
@@ -513,31 +545,28 @@ class StatusEvaluator:
             plan: Optional[_Plan] = self._plan(batch, started)
             order: Any = plan.first + plan.rest
             if not order and not plan.borrowed:
-                return StatusReport(name_list, batch.statuses, batch.durations)
+                return None
         else:
             # The common case: nothing special about any handler.
             plan = None
-            order = range(n)
-            if not n:
-                return StatusReport(name_list, batch.statuses, batch.durations)
+            order = range(len(batch.handlers))
+            if not order:
+                return None
         batch.queue = iter(order)
         batch.timed = durations or plan is not None
-        if not self.concurrent:
+        return plan, order
+
+    def _serially(self, batch: _Batch, started: float, durations: bool) -> StatusReport:
+        """Call the handlers one after the other in this thread (not concurrent)."""
+        prepared = self._prepare(batch, started, durations)
+        if prepared is not None:
             batch.walkers = 1
             batch.walk_here()
-            report = StatusReport(name_list, batch.statuses, batch.durations)
-            # Nothing times out here, and no walker needs to know what is slow.
-            if plan is not None and plan.ttls:
-                self._cache_results(batch, plan, report)
-            return report
-        batch.threadlocals = threadlocal_manager.get()
-        batch.context = contextvars.copy_context()
-        key = id(batch)
-        self._live[key] = (batch, order, started, None if plan is None else plan.timeouts)
-        try:
-            return self._run(batch, plan, started, order)
-        finally:
-            self._live.pop(key, None)
+        report = StatusReport(batch.names, batch.statuses, batch.durations)
+        # Nothing times out here, and no walker needs to know what is slow.
+        if prepared is not None and prepared[0] is not None and prepared[0].ttls:
+            self._cache_results(batch, prepared[0], report)
+        return report
 
     def _adopt_running(self) -> None:
         """Share the handlers that concurrent requests are running right now.
@@ -624,6 +653,23 @@ class StatusEvaluator:
                 plan.rest.append(i)
         return plan
 
+    def _start(self, batch: _Batch, plan: Optional[_Plan], started: float,
+               order: Any) -> None:
+        """Submit the first walkers: one for each handler known to be slow,
+        and one for the rest. The first one waits for a thread if all are busy."""
+        if not order:
+            batch.done.set()
+            return
+        pool = self.pool
+        pool.submit(batch, force=True)
+        if plan is not None and plan.first:
+            for _ in range(min(len(plan.first), len(order) - 1)):
+                if not pool.submit(batch):
+                    break
+            timeouts = plan.timeouts
+            for i in plan.first:
+                self._in_flight(batch, i, started + timeouts[i])
+
     def _run(self, batch: _Batch, plan: Optional[_Plan], started: float,
              order: Any) -> StatusReport:
         pool = self.pool
@@ -638,18 +684,6 @@ class StatusEvaluator:
         else:
             latest = started + self.timeout
         own_done = not order
-        if own_done:
-            batch.done.set()
-        else:
-            # A walker for each handler known to be slow, and one for the
-            # rest. The first one waits for a thread if all are busy.
-            pool.submit(batch, force=True)
-            if plan is not None and plan.first:
-                for _ in range(min(len(plan.first), len(order) - 1)):
-                    if not pool.submit(batch):
-                        break
-                for i in plan.first:
-                    self._in_flight(batch, i, started + timeouts[i])
         wait = max(min(FIRST_TICK_SECONDS, latest - clock()), 0)
         # Queued handlers that nobody has picked up; each new walker takes one.
         queued = length_hint(batch.queue)
