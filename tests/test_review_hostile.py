@@ -90,3 +90,39 @@ def test_redis_store_port_0_is_a_configuration_error():
     config.include("lovely.ws.status.probestatus")
     with pytest.raises(ConfigurationError, match="probestatus.store"):
         config.commit()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis://app:s3cret-pw@cache:6379/x",
+        "redis://app:s3cret-pw@cache:99999/0",
+        "redis://app:s3cret-pw@cache/0?bogus=1",
+        "redis://app:s3cret-pw@cache/0?timeout=soon",
+        "redis://:s3cret-pw@cache/0?key=",
+        "redis://app:s3cret-pw@/0",
+        "redis://app:s3cret/pw@cache/0",
+        "http://app:s3cret-pw@cache/",
+    ],
+)
+def test_bad_store_url_errors_hide_the_password(url):
+    # The message of the ConfigurationError ends up in start-up logs and in
+    # the output of pstatus/pprobe, which Docker keeps as health check output.
+    pytest.importorskip("redis")
+    from pyramid.exceptions import ConfigurationError
+
+    config = Configurator(settings={"probestatus.store": url})
+    config.include("lovely.ws.status.probestatus")
+    with pytest.raises(ConfigurationError, match="probestatus.store") as info:
+        config.commit()
+    assert "s3cret" not in str(info.value)
+    assert "***" in str(info.value)
+
+
+def test_unreachable_redis_store_names_an_ipv6_host_with_brackets():
+    pytest.importorskip("redis")
+    store = stores.store_from_url("redis://app:s3cret@[::1]:1/0")
+    with pytest.raises(stores.StoreUnavailable) as info:
+        store.get()
+    assert "redis://app:***@[::1]:1/0" in str(info.value)
+    assert "s3cret" not in str(info.value) + repr(store)

@@ -32,7 +32,7 @@ import re
 import tempfile
 import threading
 from typing import Any, Dict, Optional, Tuple
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 __all__ = [
     "OK",
@@ -294,19 +294,33 @@ def _redis_client(url: str, timeout: float) -> Any:
     return redis.Redis.from_url(url, **options)
 
 
+_QUERY_PASSWORD = re.compile(r"([?&]password=)[^&#]*", re.IGNORECASE)
+
+
 def _safe_url(url: str) -> str:
-    """``url`` without its password, for logs and error messages."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.hostname or ""
-    if parts.port is not None:
-        netloc += f":{parts.port}"
-    if parts.username:
-        netloc = f"{parts.username}:***@{netloc}"
-    else:
-        netloc = f":***@{netloc}"
-    return urlunsplit(parts._replace(netloc=netloc))
+    """``url`` without its password, for logs and error messages.
+
+    Works on the text, so that URLs which do not parse (the ones error
+    messages are about) and IPv6 hosts keep their shape.
+    """
+    text = str(url)
+    start = text.find("://")
+    if start < 0:
+        return text
+    start += 3
+    end = len(text)
+    for mark in "?#":
+        found = text.find(mark, start)
+        if found != -1:
+            end = min(end, found)
+    # The last "@" before the query: a password may hold a raw "/" or "@".
+    at = text.rfind("@", start, end)
+    if at != -1:
+        userinfo = text[start:at]
+        user, colon, _ = userinfo.partition(":")
+        if colon:
+            text = f"{text[:start]}{user}:***{text[at:]}"
+    return _QUERY_PASSWORD.sub(r"\1***", text)
 
 
 class _Spec:
@@ -357,7 +371,7 @@ def parse_store_url(value: Any) -> Any:
     if text.startswith("/"):
         hint = f" (for a file, write file://{text})"
     raise ValueError(
-        f"{value!r} is not a probe store: expected 'memory', "
+        f"{_safe_url(text)!r} is not a probe store: expected 'memory', "
         f"'file:///absolute/path' or 'redis://host:port/db'{hint}"
     )
 
@@ -386,11 +400,14 @@ def _parse_file(text: str, parts: Any) -> _Spec:
 
 
 def _parse_redis(text: str, parts: Any) -> _Spec:
+    # Messages show the URL without its password: they reach logs and the
+    # output of the console scripts.
+    shown = _safe_url(text)
     try:
         from redis.connection import URL_QUERY_ARGUMENT_PARSERS, parse_url
     except ImportError:
         raise ValueError(
-            f"{text!r}: the Redis store needs redis-py "
+            f"{shown!r}: the Redis store needs redis-py "
             "(pip install 'lovely-ws-status[redis]')"
         ) from None
     try:
@@ -399,19 +416,19 @@ def _parse_redis(text: str, parts: Any) -> _Spec:
         port = -1
     if port is not None and not 0 < port < 65536:
         # redis-py takes port 0 for "no port" and connects to 6379.
-        raise ValueError(f"{text!r}: the port must be a number from 1 to 65535")
+        raise ValueError(f"{shown!r}: the port must be a number from 1 to 65535")
     if parts.scheme != "unix" and not parts.hostname:
-        raise ValueError(f"{text!r}: the Redis URL names no host")
+        raise ValueError(f"{shown!r}: the Redis URL names no host")
     if parts.scheme != "unix" and parts.path.strip("/"):
         if not parts.path.strip("/").isdigit():
-            raise ValueError(f"{text!r}: the database must be a number, as in redis://host:6379/0")
+            raise ValueError(f"{shown!r}: the database must be a number, as in redis://host:6379/0")
     key = DEFAULT_REDIS_KEY
     timeout = DEFAULT_REDIS_TIMEOUT
     rest = []
     for name, val in parse_qsl(parts.query, keep_blank_values=True):
         if name == "key":
             if not val:
-                raise ValueError(f"{text!r}: the key must not be empty")
+                raise ValueError(f"{shown!r}: the key must not be empty")
             key = val
         elif name == "timeout":
             try:
@@ -419,13 +436,13 @@ def _parse_redis(text: str, parts: Any) -> _Spec:
             except ValueError:
                 timeout = -1.0
             if not 0 < timeout < float("inf"):
-                raise ValueError(f"{text!r}: timeout must be a positive number")
+                raise ValueError(f"{shown!r}: timeout must be a positive number")
         elif name in URL_QUERY_ARGUMENT_PARSERS:
             rest.append((name, val))
         else:
             known = set(_OWN_REDIS_PARAMETERS) | set(URL_QUERY_ARGUMENT_PARSERS)
             raise ValueError(
-                f"{text!r}: unknown parameter {name!r}; known: "
+                f"{shown!r}: unknown parameter {name!r}; known: "
                 + ", ".join(sorted(known))
             )
     # Rebuilt by hand: urlunsplit() turns unix:///path into unix:/path.
@@ -435,7 +452,7 @@ def _parse_redis(text: str, parts: Any) -> _Spec:
     try:
         parse_url(url)
     except ValueError as exc:
-        raise ValueError(f"{text!r}: {exc}") from None
+        raise ValueError(f"{shown!r}: {exc}") from None
     return _Spec("redis", url=url, key=key, timeout=timeout)
 
 
