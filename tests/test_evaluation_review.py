@@ -305,3 +305,60 @@ def test_a_request_arriving_while_another_plans_shares_its_run(blocked, monkeypa
     released = {"hung": {"state": OK, "detail": "released"}}
     assert out[0].as_dict() == second[0][1][0].as_dict() == released
     assert hung.calls == 1
+
+
+def test_a_handler_the_request_gave_up_on_before_it_started_is_not_shared(
+        blocked, monkeypatch):
+    # Giving up takes the handlers nobody started off the queue, then marks
+    # them skipped. A request looking in between took them for running (and
+    # past their deadline): "still running" for a handler that never ran.
+    hung = [blocked(), blocked()]
+    addStatusHandler("hung0", hung[0])
+    addStatusHandler("hung1", hung[1])
+    calls = []
+    addStatusHandler("next", lambda: calls.append(1) or {"state": OK})
+    evaluator = StatusEvaluator(timeout=0.2, max_workers=2)
+    second = []
+
+    class Statuses(list):
+        def __setitem__(self, i, value):
+            if value is evaluation._SKIPPED and not second:
+                second.append(None)
+                second[0] = in_thread(evaluator.evaluate)
+                second[0][0].join(0.05)  # it looks now, or waits for us
+            list.__setitem__(self, i, value)
+
+    class Batch(evaluation._Batch):
+        __slots__ = ()
+
+        def __init__(self, names, handlers, statuses, durations):
+            super().__init__(names, handlers, Statuses(statuses), durations)
+
+    monkeypatch.setattr(evaluation, "_Batch", Batch)
+    first = evaluator.evaluate().as_dict()
+    assert second, "the first request did not give up on 'next'"
+    other, out = second[0]
+    other.join(10)
+    assert first["next"]["state"] == RED
+    assert out[0].as_dict()["next"] == {"state": OK}
+    assert calls == [1]
+    assert [h.calls for h in hung] == [1, 1]
+
+
+def test_a_walker_waiting_for_a_thread_gets_one_when_a_request_gives_up(blocked):
+    # max_workers=1, the thread hangs; a concurrent request queues its walker.
+    # When the first request gives up, the thread no longer counts: the
+    # queued walker must get a new one then, not wait for its deadline.
+    hung = blocked()
+    addStatusHandler("hung", hung, timeout=0.1)
+    addStatusHandler("ok", lambda: {"state": OK})
+    evaluator = StatusEvaluator(timeout=2, max_workers=1)
+    first, out = in_thread(evaluator.evaluate, ["hung"])
+    assert hung.entered.wait(5)
+    start = time.monotonic()
+    report = evaluator.evaluate().as_dict()
+    assert time.monotonic() - start < 1
+    assert report["ok"] == {"state": OK}
+    assert report["hung"]["state"] == RED
+    first.join(10)
+    assert hung.calls == 1

@@ -784,8 +784,11 @@ class StatusEvaluator:
     def _give_up(self, batch: _Batch, plan: Optional[_Plan], report: StatusReport,
                  started: float) -> None:
         """Report what did not finish in time; remember what still runs."""
-        for i in batch.queue:  # nothing queued may start any more
-            batch.statuses[i] = _SKIPPED
+        # Nothing queued may start any more. Under the lock of evaluate(), so
+        # that no request takes these for running before they are marked.
+        with self._starting:
+            for i in batch.queue:
+                batch.statuses[i] = _SKIPPED
         with batch.lock:
             batch.closed = True
             # The walkers still inside handlers (all past their deadlines):
