@@ -362,3 +362,24 @@ def test_a_walker_waiting_for_a_thread_gets_one_when_a_request_gives_up(blocked)
     assert report["hung"]["state"] == RED
     first.join(10)
     assert hung.calls == 1
+
+
+def test_a_thread_that_cannot_be_started_is_not_a_crash(monkeypatch):
+    # Out of threads (ulimit, a container's pids.max): the view must still
+    # answer, and the pool must not count the thread it could not start.
+    addStatusHandler("ok", lambda: {"state": OK})
+    evaluator = StatusEvaluator(timeout=0.05, max_workers=2)
+    original_start = threading.Thread.start
+
+    def start(thread):
+        if thread.name == "lovely.ws.status":
+            raise RuntimeError("can't start new thread")
+        return original_start(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", start)
+    for _ in range(3):
+        report = evaluator.evaluate().as_dict()
+        assert report == {"ok": {"state": RED, "detail": "timed out after 0.05 seconds"}}
+    monkeypatch.undo()
+    assert evaluator.evaluate().as_dict() == {"ok": {"state": OK}}
+    assert evaluator.pool._threads == 1

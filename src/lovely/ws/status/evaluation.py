@@ -347,7 +347,13 @@ class _WorkerPool:
             batch.waiting += 1
         self._tasks.put(batch)
         if spawn:
-            threading.Thread(target=self._work, name="lovely.ws.status", daemon=True).start()
+            try:
+                threading.Thread(target=self._work, name="lovely.ws.status",
+                                 daemon=True).start()
+            except RuntimeError as exc:  # out of threads: the task waits for one
+                with self._lock:
+                    self._threads -= 1
+                log.error("cannot start a status worker thread: %s", exc)
         return True
 
     def abandon(self, n: int) -> int:
