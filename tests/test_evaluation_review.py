@@ -7,6 +7,7 @@ import select
 import signal
 import threading
 import time
+from collections.abc import Mapping
 
 import pytest
 
@@ -383,3 +384,58 @@ def test_a_thread_that_cannot_be_started_is_not_a_crash(monkeypatch):
     monkeypatch.undo()
     assert evaluator.evaluate().as_dict() == {"ok": {"state": OK}}
     assert evaluator.pool._threads == 1
+
+
+# ------------------------------------------------------------ BaseException
+
+
+class UnprintableError(Exception):
+    def __str__(self):
+        raise SystemExit("no text for you")
+
+
+class Treacherous(Mapping):
+    """A mapping that raises a BaseException when looked into."""
+
+    def __init__(self, exc):
+        self.exc = exc
+
+    def __getitem__(self, key):
+        raise self.exc
+
+    def __iter__(self):
+        raise self.exc
+
+    def __len__(self):
+        raise self.exc
+
+
+def raising(exc):
+    def handler():
+        raise exc
+    return handler
+
+
+@pytest.mark.parametrize("concurrent", [True, False])
+@pytest.mark.parametrize("handler", [
+    raising(SystemExit(3)),
+    raising(KeyboardInterrupt()),
+    raising(GeneratorExit()),
+    raising(UnprintableError()),
+    lambda: Treacherous(KeyboardInterrupt()),
+    lambda: Treacherous(GeneratorExit()),
+    lambda: Treacherous(SystemExit(1)),
+], ids=["SystemExit", "KeyboardInterrupt", "GeneratorExit", "unprintable",
+        "mapping-KeyboardInterrupt", "mapping-GeneratorExit", "mapping-SystemExit"])
+def test_base_exceptions_are_reported_and_the_rest_still_runs(handler, concurrent):
+    addStatusHandler("bad", handler)
+    addStatusHandler("ok", lambda: {"state": OK})
+    evaluator = StatusEvaluator(timeout=1, concurrent=concurrent)
+    for _ in range(2):  # and nothing is left "still running" behind it
+        start = time.monotonic()
+        report = evaluator.evaluate().as_dict()
+        assert time.monotonic() - start < 0.5
+        assert report["ok"] == {"state": OK}
+        assert report["bad"]["state"] == RED
+        assert "timed out" not in report["bad"]["detail"]
+        assert evaluator.in_flight() == []

@@ -158,7 +158,7 @@ def _describe_invalid(result: Any) -> str:
 def _short_repr(value: Any, limit: int = 80) -> str:
     try:
         text = repr(value)
-    except Exception:  # a broken __repr__ must not break the report
+    except BaseException:  # noqa: B036 - a broken __repr__ must not break the report
         text = f"<{type(value).__name__}>"
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
@@ -166,7 +166,7 @@ def _short_repr(value: Any, limit: int = 80) -> str:
 def _exception_detail(exc: BaseException) -> str:
     try:
         message = str(exc)
-    except Exception:
+    except BaseException:  # noqa: B036 - even one that raises SystemExit
         message = "<unprintable>"
     name = type(exc).__name__
     return f"{name}: {message}" if message else name
@@ -196,7 +196,7 @@ def _checked(result: Any) -> Mapping[str, Any]:
                     status["state"] = plain
                     return status
         return {"state": RED, "detail": _describe_invalid(result)}
-    except Exception as exc:  # a mapping that fails when looked into
+    except BaseException as exc:  # noqa: B036 - a mapping that fails when looked into
         return {"state": RED, "detail": "invalid status: " + _exception_detail(exc)}
 
 
@@ -296,7 +296,7 @@ class _Batch:
                             or type(state := result["state"]) is not str
                             or state not in valid):
                         result = _checked(result)
-                except Exception:  # no state, an unhashable one, a broken __eq__
+                except BaseException:  # noqa: B036 - no state, an unhashable one, a broken __eq__
                     result = _checked(result)
                 statuses[i] = result
         finally:
