@@ -4,6 +4,9 @@ stranger or a tired operator would try, against real servers (Redis, HTTP,
 files, subprocesses), without mocks."""
 from __future__ import annotations
 
+import os
+import time
+
 import pytest
 from pyramid.config import Configurator
 from webtest import TestApp
@@ -126,3 +129,36 @@ def test_unreachable_redis_store_names_an_ipv6_host_with_brackets():
         store.get()
     assert "redis://app:***@[::1]:1/0" in str(info.value)
     assert "s3cret" not in str(info.value) + repr(store)
+
+
+def test_file_store_sees_a_same_size_rewrite_within_one_mtime_tick(tmp_path):
+    # An operator writes the file by hand (echo OK > probe, then
+    # echo NO > probe): same inode, same size, and on a file system whose
+    # clock ticks coarsely (1 or 2 s on FAT, HFS+, some NFS and FUSE mounts;
+    # a jiffy on older Linux kernels) the same mtime. A worker that read the
+    # first text must not answer it for ever after.
+    path = tmp_path / "probe"
+    reader = stores.FileStore(str(path))
+    path.write_text("OK\n")
+    first = os.stat(path)
+    assert reader.get() == "OK"
+    path.write_text("NO\n")
+    os.utime(path, ns=(first.st_atime_ns, first.st_mtime_ns))  # the same tick
+    assert reader.get() == "NO"
+    app = probe_app({"probestatus.store": f"file://{path}"})
+    assert app.get("/probe_status", status=503).text == "NO"
+
+
+def test_file_store_still_reads_an_old_file_once(tmp_path):
+    # The fix above must keep GET cheap: a file older than any clock tick is
+    # read once and then only stat()ed.
+    path = tmp_path / "probe"
+    path.write_text("OFF\n")
+    old = time.time_ns() - 3_600_000_000_000
+    os.utime(path, ns=(old, old))
+    reader = stores.FileStore(str(path))
+    assert reader.get() == "OFF"
+    with open(path, "r+b") as f:  # behind the store's back, stat unchanged
+        f.write(b"ONN")
+    os.utime(path, ns=(old, old))
+    assert reader.get() == "OFF"

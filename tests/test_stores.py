@@ -108,6 +108,10 @@ class TestFileStore:
         path = tmp_path / "probe"
         store = FileStore(str(path))
         store.set("OFF")
+        # A file changed within the last 2 s is read on each GET (a coarse
+        # mtime clock could hide a second change); this one is older.
+        old = os.stat(path).st_mtime_ns - 10_000_000_000
+        os.utime(path, ns=(old, old))
         assert store.get() == "OFF"
         # Same inode, size and mtime: the cached text is used, the file is
         # not read again (proved by changing it behind the store's back).

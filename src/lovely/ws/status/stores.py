@@ -10,7 +10,9 @@ Three stores, chosen by the setting ``probestatus.store`` (or by
 ``file:///absolute/path``
     A small file shared by every process on the host. Written atomically
     (a temporary file in the same directory, then :func:`os.replace`), read
-    again only when its ``stat()`` changes. A missing file means ``OK``.
+    again only when its ``stat()`` changes (and on each read during the 2 s
+    after a change, which a coarse mtime clock could hide). A missing file
+    means ``OK``.
 ``redis://host:port/db`` (also ``rediss://`` and ``unix://``)
     A Redis key shared by every host. ``redis`` is imported only when such a
     store is made; an unreachable server raises :class:`StoreUnavailable`.
@@ -31,6 +33,7 @@ import os
 import re
 import tempfile
 import threading
+import time
 from typing import Any, Dict, Optional, Tuple
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
@@ -126,6 +129,12 @@ def _checked(text: Any) -> str:
     return text
 
 
+#: Coarsest modification-time granularity the file store allows for (FAT's
+#: 2 s; HFS+, ext3 and some NFS and FUSE mounts have 1 s, Linux's own
+#: clock a jiffy).
+_RACY_NS = 2_000_000_000
+
+
 class FileStore:
     """The probe text in a file, shared by every process on the host.
 
@@ -172,7 +181,14 @@ class FileStore:
         # Operators may write the file by hand (echo OFF > file): forgive the
         # trailing newline.
         text = data.decode("utf-8", "replace").rstrip("\r\n")
-        self._cache = (key, text)
+        # A file changed within the last tick of a coarse clock can change
+        # again in place (echo NO > file) keeping its inode, size and mtime:
+        # trust the cache only once the mtime is safely in the past, so the
+        # file is read again on each GET for at most _RACY_NS after a change.
+        if time.time_ns() - st.st_mtime_ns > _RACY_NS:
+            self._cache = (key, text)
+        else:
+            self._cache = None
         return text
 
     def set(self, text: str) -> None:
