@@ -162,3 +162,56 @@ def test_file_store_still_reads_an_old_file_once(tmp_path):
         f.write(b"ONN")
     os.utime(path, ns=(old, old))
     assert reader.get() == "OFF"
+
+
+# --- settings -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "key", ["svcstatus.timeout", "probestatus.drain_seconds", "svcstatus.handler.slow.timeout",
+            "svcstatus.handler.slow.ttl"],
+)
+def test_seconds_too_long_for_a_thread_wait_are_a_configuration_error(key):
+    # 1e10 s passed the checks, then the first /svc_status with a handler
+    # slower than an instant was a 500: OverflowError from Event.wait().
+    from pyramid.exceptions import ConfigurationError
+
+    settings = {"svcstatus.handlers": "slow = tests.test_review_hostile:slow_handler", key: "1e10"}
+    config = Configurator(settings=settings)
+    config.include("lovely.ws.status.svcstatus")
+    config.include("lovely.ws.status.probestatus")
+    with pytest.raises(ConfigurationError) as info:
+        config.commit()
+    message = str(info.value)
+    assert key in message or "'slow'" in message
+    assert "at most" in message
+
+
+def slow_handler():
+    time.sleep(0.05)
+    return {"state": "OK"}
+
+
+def test_longest_accepted_timeout_serves_svc_status():
+    import threading
+
+    from lovely.ws.status import STATUS_HANDLERS
+
+    config = Configurator(settings={"svcstatus.timeout": str(threading.TIMEOUT_MAX)})
+    config.include("lovely.ws.status.svcstatus")
+    config.add_status_handler("slow", slow_handler)
+    app = TestApp(config.make_wsgi_app())
+    try:
+        assert app.get("/svc_status").text == "slow\tOK\t"
+    finally:
+        STATUS_HANDLERS.clear()
+
+
+def test_drain_refuses_seconds_too_long_for_its_timer():
+    from lovely.ws.status import drain
+
+    try:
+        with pytest.raises(ValueError, match="seconds"):
+            drain.install_sigterm_handler(1e10)
+    finally:
+        drain.uninstall_sigterm_handler()

@@ -117,8 +117,12 @@ def install_sigterm_handler(
         signal takes its course.
     :param text: the probe text while draining (not ``OK``).
     """
-    if not seconds > 0:
-        raise ValueError(f"seconds must be a positive number, not {seconds!r}")
+    if not 0 < seconds <= threading.TIMEOUT_MAX:
+        # Longer, the timer's wait raises OverflowError and the drain never ends.
+        raise ValueError(
+            f"seconds must be a positive number up to {threading.TIMEOUT_MAX:.0f}, "
+            f"not {seconds!r}"
+        )
     problem = stores.check_text(text)
     if problem is not None or text == stores.OK:
         raise ValueError(problem or "the drain text must not be 'OK'")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import math
+import threading
 from typing import (
     Any,
     Callable,
@@ -88,20 +89,31 @@ def _as_number(value: Any) -> float:
     return number
 
 
+#: The longest wait a thread can do (about 292 years on 64-bit Linux); a
+#: longer one raises OverflowError when the wait starts, long after start-up.
+MAX_SECONDS = threading.TIMEOUT_MAX
+
+
+def _at_most_max(number: float, value: Any) -> float:
+    if number > MAX_SECONDS:
+        raise ValueError(f"expected at most {MAX_SECONDS:.0f} seconds, got {value!r}")
+    return number
+
+
 def as_seconds(value: Any) -> float:
-    """A positive number of seconds."""
+    """A positive number of seconds (at most :data:`MAX_SECONDS`)."""
     number = _as_number(value)
     if number <= 0:
         raise ValueError(f"expected a positive number of seconds, got {value!r}")
-    return number
+    return _at_most_max(number, value)
 
 
 def as_seconds_or_zero(value: Any) -> float:
-    """A number of seconds, zero allowed."""
+    """A number of seconds, zero allowed (at most :data:`MAX_SECONDS`)."""
     number = _as_number(value)
     if number < 0:
         raise ValueError(f"expected zero or a positive number of seconds, got {value!r}")
-    return number
+    return _at_most_max(number, value)
 
 
 def as_positive_int(value: Any) -> int:
