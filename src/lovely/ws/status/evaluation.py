@@ -647,6 +647,7 @@ class StatusEvaluator:
                                 "detail": _timeout_detail(timeouts[i])
                                 + " (still running from an earlier request)",
                             }
+                            plan.ttls.pop(i, None)  # not an answer: cache none
                         else:
                             # Running for another request: wait for that run.
                             plan.borrowed.append((i, earlier, j, deadline))
