@@ -176,7 +176,10 @@ def test_seconds_too_long_for_a_thread_wait_are_a_configuration_error(key):
     # slower than an instant was a 500: OverflowError from Event.wait().
     from pyramid.exceptions import ConfigurationError
 
-    settings = {"svcstatus.handlers": "slow = tests.test_review_hostile:slow_handler", key: "1e10"}
+    settings = {
+        "svcstatus.handlers": "slow = tests.test_review_hostile:slow_handler",
+        key: "1e10",
+    }
     config = Configurator(settings=settings)
     config.include("lovely.ws.status.svcstatus")
     config.include("lovely.ws.status.probestatus")
@@ -215,3 +218,54 @@ def test_drain_refuses_seconds_too_long_for_its_timer():
             drain.install_sigterm_handler(1e10)
     finally:
         drain.uninstall_sigterm_handler()
+
+
+class NeedsArguments:
+    """A handler class that cannot be made without arguments."""
+
+    def __init__(self, url):
+        self.url = url
+
+    def __call__(self):
+        return {"state": "OK"}
+
+
+class BrokenFromSettings:
+    @classmethod
+    def from_settings(cls, settings, options):
+        raise RuntimeError("cannot reach the vault")
+
+    def __call__(self):
+        return {"state": "OK"}
+
+
+@pytest.mark.parametrize(
+    "target, words",
+    [
+        ("tests.test_review_hostile:NeedsArguments", "url"),
+        ("tests.test_review_hostile:BrokenFromSettings", "vault"),
+        ("review_hostile_raises_on_import:handler", "boom at import"),
+        ("review_hostile_bad_syntax:handler", "SyntaxError"),
+    ],
+)
+def test_handler_from_settings_that_fails_names_the_handler(tmp_path, monkeypatch, target, words):
+    # A ConfigurationError naming neither the handler nor the setting left
+    # the operator to guess which line of svcstatus.handlers was wrong.
+    from pyramid.exceptions import ConfigurationError
+
+    from lovely.ws.status import STATUS_HANDLERS
+
+    raising = tmp_path / "review_hostile_raises_on_import.py"
+    raising.write_text("raise RuntimeError('boom at import')\n")
+    (tmp_path / "review_hostile_bad_syntax.py").write_text("def (:\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    config = Configurator(settings={"svcstatus.handlers": f"mine = {target}"})
+    config.include("lovely.ws.status.svcstatus")
+    try:
+        with pytest.raises(ConfigurationError) as info:
+            config.commit()
+    finally:
+        STATUS_HANDLERS.clear()
+    message = str(info.value)
+    assert "'mine'" in message
+    assert words in message

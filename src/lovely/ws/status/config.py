@@ -80,6 +80,11 @@ def _resolve(config: Any, name: str, target: Any) -> Any:
             raise ConfigurationError(
                 f"status handler {name!r}: cannot import {target!r}: {exc}"
             ) from exc
+        except Exception as exc:  # the module itself fails: SyntaxError, ...
+            raise ConfigurationError(
+                f"status handler {name!r}: cannot import {target!r}: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
     return target
 
 
@@ -156,12 +161,23 @@ def _handler_from_settings(
                     raise ConfigurationError(
                         f"status handler {name!r} ({target}): {exc}"
                     ) from exc
+                except Exception as exc:
+                    raise ConfigurationError(
+                        f"status handler {name!r} ({target}): "
+                        f"{type(exc).__name__}: {exc}"
+                    ) from exc
             if options:
                 raise ConfigurationError(
                     f"status handler {name!r}: {target} takes no options, got "
                     + ", ".join(HANDLER_OPTION_PREFIX + name + "." + k for k in options)
                 )
-            return obj()
+            try:
+                return obj()
+            except Exception as exc:  # a class that needs arguments, ...
+                raise ConfigurationError(
+                    f"status handler {name!r}: cannot make {target}(): "
+                    f"{type(exc).__name__}: {exc}"
+                ) from exc
         if options:
             raise ConfigurationError(
                 f"status handler {name!r}: {target} is not a class with "
