@@ -269,3 +269,28 @@ def test_handler_from_settings_that_fails_names_the_handler(tmp_path, monkeypatc
     message = str(info.value)
     assert "'mine'" in message
     assert words in message
+
+
+# --- /__version__ ---------------------------------------------------------------
+
+
+def dockerflow_app(settings):
+    config = Configurator(settings=settings)
+    config.include("lovely.ws.status.dockerflow")
+    return TestApp(config.make_wsgi_app())
+
+
+def test_version_file_with_a_nul_byte_is_a_configuration_error(tmp_path):
+    # It passed the checks; then every /__version__ raised ValueError out of
+    # os.stat(): a 500 with whatever the server shows for an exception.
+    from pyramid.exceptions import ConfigurationError
+
+    from lovely.ws.status.dockerflow import VersionError, VersionFile
+
+    bad = f"{tmp_path}/version\x00.json"
+    config = Configurator(settings={"dockerflow.version_file": bad})
+    config.include("lovely.ws.status.dockerflow")
+    with pytest.raises(ConfigurationError, match="dockerflow.version_file"):
+        config.commit()
+    with pytest.raises(VersionError):
+        VersionFile(f"{tmp_path}/version\x00.json")()

@@ -150,6 +150,8 @@ DOCKERFLOW_SETTINGS = [
 
 
 def _version_path(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError(f"the path contains a NUL byte: {value!r}")
     if os.path.isabs(value):
         return value
     if ":" in value:

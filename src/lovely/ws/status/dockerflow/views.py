@@ -99,8 +99,8 @@ class VersionFile:
             st = os.stat(path)
         except (FileNotFoundError, NotADirectoryError):
             raise VersionNotFoundError(f"no version file at {path}") from None
-        except OSError as exc:
-            raise VersionError(f"cannot read the version file {path}: {exc}") from None
+        except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
+            raise VersionError(f"cannot read the version file {path!r}: {exc}") from None
         key = (st.st_mtime_ns, st.st_size, st.st_ino, st.st_dev)
         cached = self._cached
         if cached is not None and cached[0] == key:
