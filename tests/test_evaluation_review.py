@@ -440,3 +440,45 @@ def test_base_exceptions_are_reported_and_the_rest_still_runs(handler, concurren
         assert report["bad"]["state"] == RED
         assert "timed out" not in report["bad"]["detail"]
         assert evaluator.in_flight() == []
+
+
+# ------------------------------------------------------------ churn
+
+
+def test_the_run_of_a_replaced_handler_does_not_hide_the_run_of_its_successor(blocked):
+    old, new = blocked(), blocked()
+    addStatusHandler("x", old)
+    evaluator = StatusEvaluator(timeout=3)
+    first, _ = in_thread(evaluator.evaluate)
+    assert old.entered.wait(5)
+    addStatusHandler("x", new)
+    second, _ = in_thread(evaluator.evaluate)
+    assert new.entered.wait(5)
+    wait_until(lambda: evaluator._stuck.get("x", (None,))[0] is new)
+    # A third request sees both runs under way; it must share the new one.
+    third, out = in_thread(evaluator.evaluate)
+    time.sleep(0.05)
+    new.release.set()
+    old.release.set()
+    for thread in (first, second, third):
+        thread.join(10)
+    assert out[0].as_dict() == {"x": {"state": OK, "detail": "released"}}
+    assert (old.calls, new.calls) == (1, 1)
+
+
+def test_sharing_a_run_does_not_stretch_a_requests_own_deadline(blocked):
+    # The run was started under a longer timeout; the request that shares
+    # it still answers within its own.
+    hung = blocked()
+    addStatusHandler("x", hung, timeout=5)
+    evaluator = StatusEvaluator()
+    first, _ = in_thread(evaluator.evaluate)
+    wait_until(lambda: evaluator.in_flight() == ["x"])
+    addStatusHandler("x", hung, timeout=0.1)
+    start = time.monotonic()
+    report = evaluator.evaluate().as_dict()
+    assert time.monotonic() - start < 1
+    assert report == {"x": {"state": RED, "detail": "timed out after 0.1 seconds"}}
+    assert hung.calls == 1
+    hung.release.set()
+    first.join(10)

@@ -649,8 +649,10 @@ class StatusEvaluator:
                             }
                             plan.ttls.pop(i, None)  # not an answer: cache none
                         else:
-                            # Running for another request: wait for that run.
-                            plan.borrowed.append((i, earlier, j, deadline))
+                            # Running for another request: wait for that run
+                            # (until its deadline, or ours if that is sooner).
+                            plan.borrowed.append(
+                                (i, earlier, j, min(deadline, now + timeouts[i])))
                         continue
                     # Finished (or replaced); other requests may race us here.
                     stuck.pop(name, None)
