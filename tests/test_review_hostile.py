@@ -294,3 +294,41 @@ def test_version_file_with_a_nul_byte_is_a_configuration_error(tmp_path):
         config.commit()
     with pytest.raises(VersionError):
         VersionFile(f"{tmp_path}/version\x00.json")()
+
+
+def test_version_file_that_is_a_fifo_does_not_hang_the_request(tmp_path, caplog):
+    # open() of a FIFO waits for a writer: each /__version__ request hung a
+    # thread of the server for good.
+    import threading
+
+    fifo = tmp_path / "version.json"
+    os.mkfifo(fifo)
+    app = dockerflow_app({"dockerflow.version_file": str(fifo)})
+    answers = []
+    thread = threading.Thread(
+        target=lambda: answers.append(app.get("/__version__", expect_errors=True)),
+        daemon=True,
+    )
+    thread.start()
+    thread.join(5)
+    hung = thread.is_alive()
+    if hung:  # let the blocked open() go: a writer comes and leaves
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        thread.join(5)
+    assert not hung, "/__version__ hung on a FIFO"
+    assert answers[0].status_int == 500
+    assert str(tmp_path) not in answers[0].text
+    assert "not a regular file" in caplog.text
+
+
+def test_version_file_too_large_is_refused_not_read_whole(tmp_path, caplog):
+    # A mistaken path (a log file, a database dump) was read into memory at
+    # each change; a version file is a few hundred bytes.
+    path = tmp_path / "version.json"
+    path.write_text('{"version": "1"}' + " " * (2 * 1024 * 1024))
+    app = dockerflow_app({"dockerflow.version_file": str(path)})
+    response = app.get("/__version__", status=500)
+    assert str(tmp_path) not in response.text
+    assert "too large" in caplog.text
+    path.write_text('{"version": "1"}' + " " * 1000)  # large but fine
+    assert app.get("/__version__").json == {"version": "1"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import stat
 import time
 from collections.abc import Mapping
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
@@ -35,6 +36,9 @@ __all__ = [
 ]
 
 log = logging.getLogger("lovely.ws.status.dockerflow")
+
+#: The largest version file read; a Dockerflow one is a few hundred bytes.
+MAX_VERSION_FILE_BYTES = 1024 * 1024
 
 #: The keys a Dockerflow version file is expected to have.
 VERSION_KEYS = ("source", "version", "commit", "build")
@@ -105,13 +109,32 @@ class VersionFile:
         cached = self._cached
         if cached is not None and cached[0] == key:
             return cached[1]
+        # open() of a FIFO waits for a writer, and a device or a mistaken
+        # path (a log, a dump) would be read whole into memory.
+        if not stat.S_ISREG(st.st_mode):
+            raise VersionError(f"cannot read the version file {path}: not a regular file")
+        if st.st_size > MAX_VERSION_FILE_BYTES:
+            raise VersionError(
+                f"the version file {path} is too large: {st.st_size} bytes, "
+                f"at most {MAX_VERSION_FILE_BYTES} are read"
+            )
         try:
-            with open(path, "rb") as f:
-                raw = f.read()
+            # O_NONBLOCK: if a FIFO took the file's place since the stat(),
+            # opening it still does not wait.
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+            with os.fdopen(fd, "rb") as f:
+                if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                    raise VersionError(f"cannot read the version file {path}: not a regular file")
+                raw = f.read(MAX_VERSION_FILE_BYTES + 1)
         except FileNotFoundError:  # removed since the stat()
             raise VersionNotFoundError(f"no version file at {path}") from None
         except OSError as exc:
             raise VersionError(f"cannot read the version file {path}: {exc}") from None
+        if len(raw) > MAX_VERSION_FILE_BYTES:  # grew since the stat()
+            raise VersionError(
+                f"the version file {path} is too large: more than "
+                f"{MAX_VERSION_FILE_BYTES} bytes"
+            )
         try:
             data = json.loads(raw)
         except (ValueError, RecursionError) as exc:
