@@ -482,3 +482,9 @@ def test_sharing_a_run_does_not_stretch_a_requests_own_deadline(blocked):
     assert hung.calls == 1
     hung.release.set()
     first.join(10)
+
+
+def test_a_huge_timeout_is_not_an_overflow():
+    # Event.wait() refuses more than threading.TIMEOUT_MAX seconds.
+    addStatusHandler("x", lambda: time.sleep(0.03) or {"state": OK})
+    assert StatusEvaluator(timeout=1e10).evaluate().as_dict() == {"x": {"state": OK}}

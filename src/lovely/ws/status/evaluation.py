@@ -751,7 +751,7 @@ class StatusEvaluator:
             if queued:  # watch the queue closely
                 wait = SLOW_SECONDS
             elif plan is None:  # one deadline for all: wait for it (or done)
-                wait = latest - now
+                wait = min(latest - now, 3600.0)  # Event.wait() has a maximum
             else:  # per-handler deadlines: look again now and then
                 wait = min(max(2 * wait, SLOW_SECONDS), 0.05, latest - now)
 
