@@ -332,3 +332,37 @@ def test_version_file_too_large_is_refused_not_read_whole(tmp_path, caplog):
     assert "too large" in caplog.text
     path.write_text('{"version": "1"}' + " " * 1000)  # large but fine
     assert app.get("/__version__").json == {"version": "1"}
+
+
+# --- MozLog formatting ------------------------------------------------------------
+
+
+def test_formatter_survives_records_with_exc_info_true_or_an_exception():
+    # Records made with logging.makeLogRecord() or LogRecord() directly keep
+    # exc_info as given: True, or an exception instance, and a levelno of
+    # None unless one is given. The formatter raised TypeError on each, and
+    # the handler dropped the record.
+    import json
+    import logging
+
+    from lovely.ws.status.dockerflow import JsonLogFormatter
+
+    formatter = JsonLogFormatter()
+    plain = logging.makeLogRecord({"msg": "no exception here", "exc_info": True})
+    line = json.loads(formatter.format(plain))  # no levelno either: None
+    assert line["Fields"]["msg"] == "no exception here"
+    assert "error" not in line["Fields"]
+    assert line["Severity"] == 6
+
+    try:
+        raise KeyError("lost key")
+    except KeyError as exc:
+        caught = exc
+    record = logging.makeLogRecord(
+        {"msg": "failed", "exc_info": caught, "levelno": logging.ERROR, "levelname": "ERROR"}
+    )
+    line = json.loads(formatter.format(record))
+    assert line["Severity"] == 3
+    fields = line["Fields"]
+    assert fields["error"] == "KeyError('lost key')"
+    assert "raise KeyError" in fields["traceback"]

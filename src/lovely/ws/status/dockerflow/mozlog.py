@@ -105,8 +105,8 @@ class JsonLogFormatter(logging.Formatter):
             # Wrong arguments for the message: keep both rather than lose the record.
             fields["msg"] = to_text(record.msg)
             fields["args"] = to_text(record.args)
-        exc_info = record.exc_info
-        if exc_info and exc_info[0] is not None:
+        exc_info = _exc_info_tuple(record.exc_info)
+        if exc_info is not None:
             fields["error"] = _safe_repr(exc_info[1])
             if not record.exc_text:
                 record.exc_text = self.formatException(exc_info)
@@ -124,11 +124,34 @@ class JsonLogFormatter(logging.Formatter):
                 "Logger": self.logger_name,
                 "Hostname": self.hostname,
                 "EnvVersion": self.env_version,
-                "Severity": syslog_severity(record.levelno),
+                "Severity": _severity(record),
                 "Pid": record.process or os.getpid(),
                 "Fields": self._fields(record),
             }
         )
+
+
+def _severity(record: logging.LogRecord) -> int:
+    levelno = record.levelno
+    if isinstance(levelno, int):
+        return syslog_severity(levelno)
+    # logging.makeLogRecord() without a levelno leaves None.
+    level = logging.getLevelName(str(record.levelname))
+    return syslog_severity(level) if isinstance(level, int) else 6
+
+
+def _exc_info_tuple(exc_info: Any) -> Any:
+    """``(type, value, traceback)`` of a record's ``exc_info``, or ``None``.
+
+    ``Logger`` turns ``exc_info=True`` and an exception into that tuple, but
+    a record made by :func:`logging.makeLogRecord` or ``LogRecord()`` keeps
+    what it was given.
+    """
+    if isinstance(exc_info, BaseException):
+        return (type(exc_info), exc_info, exc_info.__traceback__)
+    if isinstance(exc_info, tuple) and len(exc_info) == 3 and exc_info[0] is not None:
+        return exc_info
+    return None  # None, True (there is no "current" exception here), junk
 
 
 def _safe_repr(value: Any) -> str:
