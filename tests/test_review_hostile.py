@@ -366,3 +366,70 @@ def test_formatter_survives_records_with_exc_info_true_or_an_exception():
     fields = line["Fields"]
     assert fields["error"] == "KeyError('lost key')"
     assert "raise KeyError" in fields["traceback"]
+
+
+# --- console scripts --------------------------------------------------------------
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def script_command(name):
+    import sys
+
+    path = os.path.join(os.path.dirname(sys.executable), name)
+    if not os.path.exists(path):
+        pytest.skip(f"{name} is not installed in this venv (pip install -e .)")
+    return path
+
+
+def script_env():
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [ROOT, env.get("PYTHONPATH")]))
+    return env
+
+
+@pytest.fixture
+def red_ini(tmp_path):
+    ini = tmp_path / "app.ini"
+    ini.write_text(
+        "[app:main]\n"
+        "use = call:tests.scripts_app:main\n"
+        f"probestatus.store = file://{tmp_path}/probe\n"
+        "scripts_app.states =\n"
+        "    database = RED\n"
+    )
+    return str(ini)
+
+
+@pytest.mark.parametrize("name, argv, code", [("pstatus", [], 2), ("pprobe", ["--show"], 0)])
+def test_scripts_keep_their_exit_code_when_stdout_is_a_broken_pipe(red_ini, name, argv, code):
+    # `pstatus app.ini | true`, or a health check runner that stopped
+    # reading: BrokenPipeError made a traceback and exit code 1, which
+    # pstatus uses for YELLOW (the state here is RED).
+    import subprocess
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        proc = subprocess.run(
+            [script_command(name), red_ini, *argv], stdout=write_end,
+            stderr=subprocess.PIPE, text=True, env=script_env(), cwd=ROOT, timeout=120,
+        )
+    finally:
+        os.close(write_end)
+    assert "Traceback" not in proc.stderr
+    assert proc.returncode == code, proc.stderr
+
+
+@pytest.mark.parametrize("name, argv, code", [("pstatus", [], 2), ("pprobe", ["--show"], 0)])
+def test_scripts_keep_their_exit_code_when_stdout_is_closed(red_ini, name, argv, code):
+    # `pstatus app.ini >&-`: sys.stdout is None, and writing to it raised
+    # AttributeError (a traceback, exit code 1).
+    import subprocess
+
+    proc = subprocess.run(
+        ["sh", "-c", 'exec "$0" "$@" >&-', script_command(name), red_ini, *argv],
+        stderr=subprocess.PIPE, text=True, env=script_env(), cwd=ROOT, timeout=120,
+    )
+    assert "Traceback" not in proc.stderr
+    assert proc.returncode == code, proc.stderr

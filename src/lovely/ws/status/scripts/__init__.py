@@ -12,6 +12,7 @@ states (0, 1, 2) belong to ``pstatus`` alone.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import textwrap
 from typing import Any, Dict, List, Optional, Sequence
@@ -124,16 +125,24 @@ class Command:
     # ------------------------------------------------------------ output
 
     def _write(self, stream: Any, text: str) -> None:
+        if stream is None:  # started with the stream closed (>&-)
+            return
         try:
-            stream.write(text + "\n")
-        except UnicodeEncodeError:
-            # A terminal or pipe that cannot show every character (for
-            # example lone surrogates in a handler's detail).
-            encoding = getattr(stream, "encoding", None) or "ascii"
-            stream.write(
-                text.encode(encoding, "backslashreplace").decode(encoding) + "\n"
-            )
-        stream.flush()
+            try:
+                stream.write(text + "\n")
+            except UnicodeEncodeError:
+                # A terminal or pipe that cannot show every character (for
+                # example lone surrogates in a handler's detail).
+                encoding = getattr(stream, "encoding", None) or "ascii"
+                stream.write(
+                    text.encode(encoding, "backslashreplace").decode(encoding) + "\n"
+                )
+            stream.flush()
+        except OSError:
+            # Nobody reads any more (a closed pipe): the exit code is what
+            # counts, so go on quietly rather than end with a traceback and
+            # exit code 1, which pstatus uses for YELLOW.
+            _silence(stream)
 
     def out(self, text: str) -> None:
         if not self.quiet:
@@ -189,6 +198,23 @@ class Command:
         raise NotImplementedError
 
 
+def _silence(stream: Any) -> None:
+    """Send what is still written to ``stream`` to the null device.
+
+    Also spares the interpreter a failing flush of the buffer at exit
+    (which would print an error and exit with code 120).
+    """
+    try:
+        fd = stream.fileno()
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, fd)
+        finally:
+            os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
 def _undo_drain() -> None:
     # An app with probestatus.drain_seconds installs a SIGTERM handler that
     # delays the end of the process. A script is no server: a SIGTERM (from
@@ -208,9 +234,15 @@ def run_command(cls: Any, argv: Sequence[str], quiet: bool) -> int:
         return command.run()
     except UsageError as exc:
         parser = cls.make_parser()
-        if not quiet:
-            parser.print_usage(sys.stderr)
-        sys.stderr.write(f"{cls.script_name}: error: {exc}\n")
+        stderr = sys.stderr
+        if stderr is not None:
+            try:
+                if not quiet:
+                    parser.print_usage(stderr)
+                stderr.write(f"{cls.script_name}: error: {exc}\n")
+                stderr.flush()
+            except OSError:
+                _silence(stderr)
         return EXIT_USAGE
     except SystemExit as exc:  # --help
         code = exc.code
