@@ -433,3 +433,24 @@ def test_scripts_keep_their_exit_code_when_stdout_is_closed(red_ini, name, argv,
     )
     assert "Traceback" not in proc.stderr
     assert proc.returncode == code, proc.stderr
+
+
+def test_pprobe_does_not_pass_control_characters_of_the_store_to_the_terminal(tmp_path):
+    # The store holds what anybody with write access to the file (or the
+    # Redis key) put there, bypassing the checks of POST and --off: escape
+    # sequences reached the operator's terminal as they were.
+    import subprocess
+
+    ini = tmp_path / "app.ini"
+    ini.write_text(
+        "[app:main]\nuse = call:tests.scripts_app:main\n"
+        f"probestatus.store = file://{tmp_path}/probe\n"
+    )
+    (tmp_path / "probe").write_bytes(b"maintenance\x1b]0;pwned\x07\x1b[2J")
+    proc = subprocess.run(
+        [script_command("pprobe"), str(ini)], capture_output=True, text=True,
+        env=script_env(), cwd=ROOT, timeout=120,
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert "\x1b" not in proc.stdout and "\x07" not in proc.stdout
+    assert proc.stdout.startswith("maintenance\\x1b]0;pwned")

@@ -12,6 +12,7 @@ import sys
 from typing import Any, Dict, Sequence
 
 from .. import probestatus
+from ..render import escape_controls
 
 # The rules of the stores themselves (the view applies the same), so a text
 # pprobe accepts is always one the workers can serve.
@@ -114,7 +115,9 @@ class PProbeCommand(Command):
             close = getattr(store, "close", None)
             if close is not None:
                 close()
-        self.out(text)
+        # Escaped: the store holds whatever was written to the file or the
+        # Redis key, not only texts that passed check_text().
+        self.out(escape_controls(text))
         if self.args.off is None and not self.args.on and text != "OK":
             return EXIT_DECOMMISSIONED
         return 0
