@@ -454,3 +454,68 @@ def test_pprobe_does_not_pass_control_characters_of_the_store_to_the_terminal(tm
     assert proc.returncode == 1, proc.stderr
     assert "\x1b" not in proc.stdout and "\x07" not in proc.stdout
     assert proc.stdout.startswith("maintenance\\x1b]0;pwned")
+
+
+# --- checks -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def trickling_server():
+    """A loopback HTTP server that answers one byte every 0.1 s, for ever."""
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    stop = threading.Event()
+    answer = b"HTTP/1.1 200 OK\r\n" + b"X-Slow: " + b"a" * 100_000
+
+    def trickle(conn):
+        with conn:
+            try:
+                conn.recv(65536)
+                for byte in answer:
+                    if stop.wait(0.1):
+                        return
+                    conn.sendall(bytes([byte]))
+            except OSError:
+                return
+
+    def serve():
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=trickle, args=(conn,), daemon=True).start()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}/"
+    finally:
+        stop.set()
+        listener.close()
+        thread.join(5)
+
+
+def test_http_check_gives_up_after_its_timeout_on_a_trickling_server(trickling_server):
+    # The timeout applied to each read, so a server (or a proxy) sending a
+    # byte now and then held the check, and the worker thread it runs on,
+    # for as long as it liked; the views then reported it RED "still
+    # running" for good.
+    import threading
+
+    from lovely.ws.status.checks import HTTPCheck
+
+    check = HTTPCheck(trickling_server, timeout=0.5)
+    results = []
+    started = time.monotonic()
+    thread = threading.Thread(target=lambda: results.append(check()), daemon=True)
+    thread.start()
+    thread.join(5)
+    assert not thread.is_alive(), "HTTPCheck(timeout=0.5) still runs after 5 s"
+    assert time.monotonic() - started < 2.5
+    assert results[0]["state"] == "RED"
+    assert "0.5 s" in results[0]["detail"]

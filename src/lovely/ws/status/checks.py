@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import base64
 import difflib
+import http.client
 import importlib
 import math
 import os
 import re
 import shutil
+import socket
 import threading
 import time
 import urllib.error
@@ -920,6 +922,120 @@ class _Redirects(urllib.request.HTTPRedirectHandler):
     http_error_301 = http_error_303 = http_error_307 = http_error_308 = http_error_302
 
 
+# The deadline of the HTTPCheck running in this thread, for the connections
+# its opener makes (redirects and proxies included).
+_DEADLINE = threading.local()
+
+
+class _Deadline:
+    """Shuts the connections of one check down when its time is up.
+
+    A socket timeout bounds each read, not the answer: a server sending a
+    byte now and then would hold the check for as long as it liked.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.end = time.monotonic() + seconds
+        self.expired = False
+        self._lock = threading.Lock()
+        self._sockets: List[socket.socket] = []
+        # A little later than the socket timeout: a server that says nothing
+        # at all is the socket timeout's to report ("timed out").
+        self._timer = threading.Timer(seconds + max(0.05, seconds / 10), self.expire)
+        self._timer.daemon = True
+
+    def start(self) -> None:
+        self._timer.start()
+
+    def remaining(self) -> float:
+        return max(self.end - time.monotonic(), 0.001)
+
+    def watch(self, sock: socket.socket) -> None:
+        # A duplicate: shutdown() acts on the connection whatever object
+        # (plain, or the SSL socket wrapped around it later) reads from it.
+        try:
+            dup = sock.dup()
+        except OSError:
+            return
+        with self._lock:
+            if not self.expired:
+                self._sockets.append(dup)
+                return
+        _shutdown(dup)
+        dup.close()
+
+    def expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            sockets = list(self._sockets)
+        for sock in sockets:
+            _shutdown(sock)
+
+    def close(self) -> None:
+        self._timer.cancel()
+        with self._lock:
+            sockets, self._sockets = self._sockets, []
+        for sock in sockets:
+            try:
+                sock.close()
+            except OSError:
+                pass
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    if isinstance(exc, urllib.error.URLError) and isinstance(exc.reason, BaseException):
+        exc = exc.reason
+    return isinstance(exc, (socket.timeout, TimeoutError))
+
+
+def _shutdown(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:  # already closed
+        pass
+
+
+def _create_connection(address: Any, timeout: Any = None, *args: Any, **kwargs: Any) -> Any:
+    deadline = getattr(_DEADLINE, "current", None)
+    if deadline is not None:
+        remaining = deadline.remaining()
+        if not isinstance(timeout, (int, float)) or timeout > remaining:
+            timeout = remaining
+    sock = socket.create_connection(address, timeout, *args, **kwargs)
+    if deadline is not None:
+        deadline.watch(sock)
+    return sock
+
+
+class _HTTPConnection(http.client.HTTPConnection):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._create_connection = _create_connection
+
+
+_CONNECTIONS: Dict[Any, Any] = {http.client.HTTPConnection: _HTTPConnection}
+
+if hasattr(http.client, "HTTPSConnection"):  # Python built with ssl
+
+    class _HTTPSConnection(http.client.HTTPSConnection):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._create_connection = _create_connection
+
+    _CONNECTIONS[http.client.HTTPSConnection] = _HTTPSConnection
+
+
+class _HTTPHandler(urllib.request.HTTPHandler):
+    def do_open(self, http_class: Any, req: Any, **kwargs: Any) -> Any:
+        return super().do_open(_CONNECTIONS.get(http_class, http_class), req, **kwargs)
+
+
+class _HTTPSHandler(urllib.request.HTTPSHandler):
+    def do_open(self, http_class: Any, req: Any, **kwargs: Any) -> Any:
+        return super().do_open(_CONNECTIONS.get(http_class, http_class), req, **kwargs)
+
+
 def _expected_statuses(value: Union[int, str, Iterable[Any]]) -> Tuple[int, ...]:
     if isinstance(value, str):
         items: List[Any] = value.replace(",", " ").split()
@@ -1001,9 +1117,9 @@ class HTTPCheck(Check):
         self.timeout = _positive_seconds("timeout", timeout)
         self.expect_status = _expected_statuses(expect_status)
         self.follow_redirects = bool(follow_redirects)
-        handlers: List[Any] = [_Redirects(self.follow_redirects)]
-        if ssl_context is not None:
-            handlers.append(urllib.request.HTTPSHandler(context=ssl_context))
+        handlers: List[Any] = [_Redirects(self.follow_redirects), _HTTPHandler()]
+        if hasattr(urllib.request, "HTTPSHandler"):
+            handlers.append(_HTTPSHandler(context=ssl_context))
         self._opener = urllib.request.build_opener(*handlers)
 
     def _request(self) -> urllib.request.Request:
@@ -1018,14 +1134,32 @@ class HTTPCheck(Check):
 
     def check(self) -> Dict[str, Any]:
         start = time.perf_counter()
+        # The timeout bounds the whole answer (status line and headers), not
+        # only each read (name resolution is not covered: it cannot be
+        # interrupted).
+        deadline = _Deadline(self.timeout)
+        previous = getattr(_DEADLINE, "current", None)
+        _DEADLINE.current = deadline
+        deadline.start()
         try:
-            response = self._opener.open(self._request(), timeout=self.timeout)
-        except urllib.error.HTTPError as exc:
-            status, reason = exc.code, exc.reason
-            exc.close()
-        else:
-            status, reason = response.status, response.reason
-            response.close()
+            try:
+                response = self._opener.open(self._request(), timeout=self.timeout)
+            except urllib.error.HTTPError as exc:
+                status, reason = exc.code, exc.reason
+                exc.close()
+            except Exception as exc:
+                if deadline.expired and not _is_timeout(exc):
+                    # The connection was shut down under a slow answer.
+                    raise TimeoutError(
+                        f"no complete answer within {self.timeout:g} s"
+                    ) from None
+                raise
+            else:
+                status, reason = response.status, response.reason
+                response.close()
+        finally:
+            _DEADLINE.current = previous
+            deadline.close()
         elapsed = time.perf_counter() - start
         text = f"HTTP {status} {reason}".rstrip()
         if status in self.expect_status:
