@@ -519,3 +519,25 @@ def test_http_check_gives_up_after_its_timeout_on_a_trickling_server(trickling_s
     assert time.monotonic() - started < 2.5
     assert results[0]["state"] == "RED"
     assert "0.5 s" in results[0]["detail"]
+
+
+def test_database_check_hides_a_password_given_in_the_url_query(postgres):
+    # libpq (and the MySQL drivers) take the password as a query parameter
+    # too; SQLAlchemy's hide_password only hides the one before the host, so
+    # the check's repr (shown by pshell and the introspection of the
+    # handler) carried it in clear.
+    pytest.importorskip("sqlalchemy")
+    from lovely.ws.status.checks import DatabaseCheck
+
+    url = (
+        f"postgresql+psycopg://{postgres.user}@127.0.0.1:{postgres.port}/"
+        f"{postgres.database}?password={postgres.password}"
+    )
+    check = DatabaseCheck(url, connect_timeout=5)
+    try:
+        status = check()
+        assert status["state"] == "OK", status
+        assert postgres.password not in repr(check)
+        assert "password=***" in repr(check)
+    finally:
+        check.close()

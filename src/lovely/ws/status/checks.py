@@ -281,8 +281,19 @@ def _url_of(value: Any) -> Any:
     return make_url(value)
 
 
+#: Query parameters of a database URL that carry a password (libpq takes
+#: ``?password=``, the MySQL drivers ``password`` or ``passwd``).
+_PASSWORD_PARAMETERS = ("password", "passwd", "pwd")
+
+
 def _url_secrets(url: Any) -> Tuple[str, ...]:
-    return tuple(_secret_forms(url.password))
+    secrets = _secret_forms(url.password)
+    query = getattr(url, "query", None) or {}
+    for key, value in query.items():
+        if str(key).lower() in _PASSWORD_PARAMETERS:
+            for item in value if isinstance(value, (tuple, list)) else (value,):
+                secrets.extend(_secret_forms(str(item)))
+    return tuple(sorted(set(secrets), key=len, reverse=True))
 
 
 def create_check_engine(url: Any, connect_timeout: float = 3.0) -> Any:
