@@ -541,3 +541,61 @@ def test_database_check_hides_a_password_given_in_the_url_query(postgres):
         assert "password=***" in repr(check)
     finally:
         check.close()
+
+
+# --- cross-site requests from browsers inside the allowed network -------------------
+
+
+def _post(url, headers):
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(url, data=b"", method="POST", headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        with exc:
+            return exc.code, exc.read().decode()
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        # What a page on another site makes a browser send with
+        # fetch(url, {method: "POST", mode: "no-cors"}) or a plain <form>:
+        # a "simple" request, sent without a CORS preflight.
+        {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"},
+        {"Origin": "https://evil.example"},  # a browser without Sec-Fetch-*
+        {"Origin": "null"},  # a sandboxed iframe, a data: URL
+        {"Sec-Fetch-Site": "same-site", "Origin": "https://other.intranet.example"},
+    ],
+)
+def test_locked_probe_refuses_cross_site_posts_from_browsers(headers):
+    # allow_from trusts the address, and the browser of anybody inside the
+    # allowed network has it: any web page they open could switch the probe
+    # off, since the view is (rightly, for machines) exempt from CSRF checks.
+    from .servers import serve_wsgi
+
+    config = Configurator(settings={"probestatus.allow_from": "127.0.0.0/8 ::1"})
+    config.include("lovely.ws.status.probestatus")
+    with serve_wsgi(config.make_wsgi_app()) as base:
+        status, text = _post(f"{base}/probe_status?body=pwned", headers)
+        assert status == 403, text
+        assert "cross-site" in text
+        assert probestatus.RESPONSE_BODY == "OK"
+        # Machines (curl, pprobe-like scripts, load balancer tooling) send no
+        # Origin; a same-origin page may.
+        assert _post(f"{base}/probe_status?body=OFF", {}) == (200, "OFF")
+        same = {"Origin": base, "Sec-Fetch-Site": "same-origin"}
+        assert _post(f"{base}/probe_status", same) == (200, "OK")
+
+
+def test_unlocked_probe_still_accepts_any_post_as_in_1_0():
+    from .servers import serve_wsgi
+
+    config = Configurator()
+    config.include("lovely.ws.status.probestatus")
+    with serve_wsgi(config.make_wsgi_app()) as base:
+        headers = {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}
+        assert _post(f"{base}/probe_status?body=OFF", headers) == (200, "OFF")

@@ -176,6 +176,16 @@ class _Guard:
 
     def refusal(self, request: Any) -> Optional[str]:
         """Why ``request`` may not change the probe, or ``None``."""
+        # The view is exempt from CSRF checks (machines POST to it), so a
+        # locked probe refuses what only browsers send for a request made by
+        # another site: without this any page opened by somebody inside
+        # allow_from (or logged in with the permission) could switch it off.
+        cross_site = _cross_site(request)
+        if cross_site is not None:
+            return (
+                f"Forbidden: a cross-site request ({cross_site}) from a browser "
+                "may not change the probe"
+            )
         if self.networks:
             address = getattr(request, "remote_addr", None)
             if not _address_allowed(address, self.networks):
@@ -197,6 +207,56 @@ class _Guard:
             if not request.has_permission(permission):
                 return f"Forbidden: changing the probe needs the permission {permission!r}"
         return None
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _cross_site(request: Any) -> Optional[str]:
+    """What marks ``request`` as sent by a browser for another site, or ``None``.
+
+    ``Sec-Fetch-Site`` when the browser sends it, else an ``Origin`` that is
+    not the request's own host. Machine clients send neither.
+    """
+    headers = getattr(request, "headers", None)
+    if headers is None:
+        return None
+    site = headers.get("Sec-Fetch-Site")
+    if site is not None:
+        site = site.strip().lower()
+        if site in ("same-origin", "none"):
+            return None
+        if site in ("cross-site", "same-site"):
+            return f"Sec-Fetch-Site: {site}"
+    origin = headers.get("Origin")
+    if origin is None:
+        return None
+    origin = origin.strip()
+    if origin.lower() == "null":
+        return "Origin: null"
+    host = headers.get("Host") or getattr(request, "host", None) or ""
+    if not _same_host(origin, host):
+        return f"Origin: {origin}"
+    return None
+
+
+def _same_host(origin: str, host: str) -> bool:
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(origin)
+        theirs = (parts.hostname, parts.port or _DEFAULT_PORTS.get(parts.scheme.lower()))
+        own = urlsplit("//" + host.strip())
+        own_port = own.port
+    except ValueError:
+        return False
+    if not theirs[0] or theirs[0] != own.hostname:
+        return False
+    if own_port is None:
+        # Behind a proxy the Host header often has no port while the
+        # browser's Origin has the default one of its scheme.
+        return theirs[1] in (80, 443)
+    return own_port == theirs[1]
 
 
 def _has_security_policy(registry: Any) -> bool:
