@@ -42,7 +42,8 @@ SVCSTATUS_SETTINGS = [
         "svcstatus.max_workers",
         as_positive_int,
         DEFAULT_MAX_WORKERS,
-        "Most threads that run status handlers at the same time, per process.",
+        "Threads that run status handlers, per process; threads left in handlers "
+        "that missed their deadline stop counting (up to as many again).",
         "8",
     ),
     Setting(
