@@ -468,6 +468,7 @@ def trickling_server():
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(8)
+    listener.settimeout(0.05)  # accept() wakes up to see stop
     stop = threading.Event()
     answer = b"HTTP/1.1 200 OK\r\n" + b"X-Slow: " + b"a" * 100_000
 
@@ -486,8 +487,11 @@ def trickling_server():
         while not stop.is_set():
             try:
                 conn, _ = listener.accept()
+            except socket.timeout:
+                continue
             except OSError:
                 return
+            conn.settimeout(None)
             threading.Thread(target=trickle, args=(conn,), daemon=True).start()
 
     thread = threading.Thread(target=serve, daemon=True)
@@ -496,8 +500,8 @@ def trickling_server():
         yield f"http://127.0.0.1:{listener.getsockname()[1]}/"
     finally:
         stop.set()
-        listener.close()
         thread.join(5)
+        listener.close()
 
 
 def test_http_check_gives_up_after_its_timeout_on_a_trickling_server(trickling_server):
