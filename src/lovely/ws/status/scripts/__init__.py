@@ -15,11 +15,18 @@ import argparse
 import os
 import sys
 import textwrap
+import warnings
 from typing import Any, Dict, List, Optional, Sequence
 
-from pyramid.exceptions import ConfigurationExecutionError
-from pyramid.paster import bootstrap, setup_logging
-from pyramid.scripts.common import parse_vars
+# Pyramid imports pkg_resources, which recent setuptools deprecates on
+# stderr at every start: noise in a health check's output, and not ours.
+warnings.filterwarnings(
+    "ignore", message="pkg_resources is deprecated", category=UserWarning, module="pyramid"
+)
+
+from pyramid.exceptions import ConfigurationExecutionError  # noqa: E402
+from pyramid.paster import bootstrap, setup_logging  # noqa: E402
+from pyramid.scripts.common import parse_vars  # noqa: E402
 
 __all__ = [
     "EXIT_UNKNOWN_NAME",
