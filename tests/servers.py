@@ -10,14 +10,16 @@ from __future__ import annotations
 import contextlib
 import glob
 import os
+import select
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from typing import Iterator, Optional
+from typing import Callable, Iterator, Optional
 
 import pytest
 
@@ -223,6 +225,31 @@ def serve_wsgi(app, threads: int = 4) -> Iterator[str]:
         thread.join(5)
         server.close()
         server.task_dispatcher.shutdown()
+
+
+def run_in_child(body: Callable[[], str], timeout: float = 30) -> str:
+    """Fork, run ``body()`` in the child and return the text it returned.
+
+    A child that does not answer within ``timeout`` is killed and fails the
+    test (not the whole run).
+    """
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        try:
+            os.write(write, body().encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    try:
+        ready, _, _ = select.select([read], [], [], timeout)
+        if not ready:  # pragma: no cover - the failure
+            os.kill(pid, signal.SIGKILL)
+            pytest.fail("the forked child did not answer")
+        with os.fdopen(read) as pipe:
+            return pipe.read()
+    finally:
+        os.waitpid(pid, 0)
 
 
 def python() -> str:

@@ -3,8 +3,6 @@ concurrency, caching and timing (issue 3)."""
 from __future__ import annotations
 
 import os
-import select
-import signal
 import threading
 import time
 
@@ -23,6 +21,8 @@ from lovely.ws.status.evaluation import (
     get_evaluator,
     worst_state,
 )
+
+from .servers import run_in_child
 
 
 def make_app(**settings):
@@ -612,26 +612,12 @@ def test_works_in_a_forked_child():
     evaluator = StatusEvaluator(timeout=2)
     addStatusHandler("x", fixed(state=OK, detail="parent"))
     assert evaluator.evaluate().as_dict() == {"x": {"state": OK, "detail": "parent"}}
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child
-        try:
-            addStatusHandler("x", fixed(state=YELLOW, detail="child"))
-            report = evaluator.evaluate()
-            os.write(write, repr(report.as_dict()).encode())
-        finally:
-            os._exit(0)
-    os.close(write)
-    try:
-        # a child that hangs must fail the test, not the whole run
-        ready, _, _ = select.select([read], [], [], 30)
-        if not ready:  # pragma: no cover - the failure
-            os.kill(pid, signal.SIGKILL)
-            pytest.fail("the forked child did not answer")
-        with os.fdopen(read) as pipe:
-            text = pipe.read()
-    finally:
-        os.waitpid(pid, 0)
+
+    def child():
+        addStatusHandler("x", fixed(state=YELLOW, detail="child"))
+        return repr(evaluator.evaluate().as_dict())
+
+    text = run_in_child(child)
     assert text == repr({"x": {"state": YELLOW, "detail": "child"}})
 
 

@@ -3,8 +3,6 @@ accounting of the pool, and what must never grow or pile up."""
 from __future__ import annotations
 
 import os
-import select
-import signal
 import threading
 import time
 from collections.abc import Mapping
@@ -13,6 +11,8 @@ import pytest
 
 from lovely.ws.status import OK, RED, addStatusHandler, evaluation
 from lovely.ws.status.evaluation import StatusEvaluator
+
+from .servers import run_in_child
 
 
 class Blocked:
@@ -127,27 +127,17 @@ def test_a_child_forked_during_a_request_does_not_wait_for_the_parents_run(block
     evaluator = StatusEvaluator(timeout=3)
     request, _ = in_thread(evaluator.evaluate)
     assert hung.entered.wait(5)
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child
-        try:
-            hung.release.set()
-            start = time.monotonic()
-            reports = [evaluator.evaluate().as_dict()["hung"] for _ in range(2)]
-            took = time.monotonic() - start
-            os.write(write, repr((reports, took < 1)).encode())
-        finally:
-            os._exit(0)
-    os.close(write)
+
+    def child():
+        hung.release.set()
+        start = time.monotonic()
+        reports = [evaluator.evaluate().as_dict()["hung"] for _ in range(2)]
+        took = time.monotonic() - start
+        return repr((reports, took < 1))
+
     try:
-        ready, _, _ = select.select([read], [], [], 20)
-        if not ready:  # pragma: no cover - the failure
-            os.kill(pid, signal.SIGKILL)
-            pytest.fail("the forked child did not answer")
-        with os.fdopen(read) as pipe:
-            text = pipe.read()
+        text = run_in_child(child, timeout=20)
     finally:
-        os.waitpid(pid, 0)
         hung.release.set()
         request.join(10)
     released = {"state": OK, "detail": "released"}
