@@ -3,9 +3,14 @@
 
 Each module declares its settings as a list of :class:`Setting`; its
 ``includeme`` calls :func:`add_settings_action`, which checks every key under
-the prefix when the configuration is committed and writes the typed values
-back into ``registry.settings``. A typo or a bad value raises
+the prefix when the configuration is committed and hands the typed values
+to the module (which keeps them on the app's
+:class:`~lovely.ws.status.appstatus.AppStatus`; ``registry.settings`` stays
+as the app gave it). A typo or a bad value raises
 :class:`pyramid.exceptions.ConfigurationError` naming the key.
+
+The values this package takes (seconds above all) are converted here, by
+one function each, whether they come from settings or from Python.
 """
 from __future__ import annotations
 
@@ -35,6 +40,8 @@ __all__ = [
     "add_settings_action",
     "as_bool",
     "as_seconds",
+    "as_seconds_or_zero",
+    "seconds",
     "as_positive_int",
     "as_lines",
     "as_assignments",
@@ -94,26 +101,41 @@ def _as_number(value: Any) -> float:
 MAX_SECONDS = threading.TIMEOUT_MAX
 
 
-def _at_most_max(number: float, value: Any) -> float:
-    if number > MAX_SECONDS:
-        raise ValueError(f"expected at most {MAX_SECONDS:.0f} seconds, got {value!r}")
+def seconds(value: Any, what: str = "seconds", allow_zero: bool = False,
+            text: bool = False) -> float:
+    """``value`` as a number of seconds, checked; the one rule for every timeout.
+
+    Positive (or zero with ``allow_zero``), finite and at most
+    :data:`MAX_SECONDS`. :class:`TypeError` for what is not a number (a
+    string is one only with ``text``, as settings are), :class:`ValueError`
+    for a number out of range; the message names ``what``.
+    """
+    if isinstance(value, bool) or not (
+        isinstance(value, (int, float)) or (text and isinstance(value, str))
+    ):
+        raise TypeError(f"{what} must be a number of seconds, not {value!r}")
+    try:
+        number = float(value)
+    except (ValueError, OverflowError):
+        raise ValueError(f"{what} must be a number of seconds, not {value!r}") from None
+    if not (number > 0 or (allow_zero and number == 0)) or number > MAX_SECONDS:
+        # (NaN fails every comparison; infinity is above MAX_SECONDS)
+        kind = "zero or a positive" if allow_zero else "a positive"
+        raise ValueError(
+            f"{what} must be {kind} number of seconds up to {MAX_SECONDS:.0f}, "
+            f"not {value!r}"
+        )
     return number
 
 
 def as_seconds(value: Any) -> float:
     """A positive number of seconds (at most :data:`MAX_SECONDS`)."""
-    number = _as_number(value)
-    if number <= 0:
-        raise ValueError(f"expected a positive number of seconds, got {value!r}")
-    return _at_most_max(number, value)
+    return seconds(value, "the value", text=True)
 
 
 def as_seconds_or_zero(value: Any) -> float:
     """A number of seconds, zero allowed (at most :data:`MAX_SECONDS`)."""
-    number = _as_number(value)
-    if number < 0:
-        raise ValueError(f"expected zero or a positive number of seconds, got {value!r}")
-    return _at_most_max(number, value)
+    return seconds(value, "the value", allow_zero=True, text=True)
 
 
 def as_positive_int(value: Any) -> int:
@@ -238,19 +260,12 @@ def add_settings_action(
     then: Optional[Callable[[Dict[str, Any]], None]] = None,
     order: int = 0,
 ) -> None:
-    """Validate the settings under ``prefix`` when ``config`` is committed.
-
-    The typed values are written back into ``registry.settings``; ``then``
-    is called with them in the same action.
-    """
+    """Validate the settings under ``prefix`` when ``config`` is committed,
+    and call ``then`` with the typed values in the same action."""
     registry = config.registry
 
     def apply() -> None:
-        settings = registry.settings
-        if settings is None:
-            settings = registry.settings = {}
-        typed = parse_settings(settings, prefix, specs, dynamic)
-        settings.update(typed)
+        typed = parse_settings(registry.settings or {}, prefix, specs, dynamic)
         if then is not None:
             then(typed)
 

@@ -1,0 +1,153 @@
+"""Text that is safe to show: never raising, one line, without secrets.
+
+Handlers and the objects they return are application code, so turning
+them into text may fail; a status page must not. Details reach logs,
+terminals and dashboards, so control characters are escaped and passwords
+are hidden here, once, for every output.
+"""
+from __future__ import annotations
+
+import re
+import urllib.parse
+from typing import Any, Iterable, List, Optional
+
+__all__: List[str] = []
+
+#: Longest detail a built-in check returns; driver messages can be pages long.
+MAX_DETAIL = 500
+
+HIDDEN = "***"
+
+
+def to_text(value: Any) -> str:
+    """``str(value)``, but never raising (a broken ``__str__`` gets a placeholder)."""
+    if type(value) is str:
+        return value
+    if isinstance(value, str):
+        # The text itself: str() of a ``(str, Enum)`` member is its name.
+        return str.__str__(value)
+    try:
+        return str(value)
+    except Exception:
+        return f"<unprintable {type(value).__name__}>"
+
+
+def safe_repr(value: Any) -> str:
+    """``repr(value)``, but never raising."""
+    try:
+        return repr(value)
+    except BaseException:  # noqa: B036 - a broken __repr__ must not break a report
+        return f"<unrepresentable {type(value).__name__}>"
+
+
+def short_repr(value: Any, limit: int = 80) -> str:
+    """:func:`safe_repr` cut to ``limit`` characters."""
+    text = safe_repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def describe_exception(exc: BaseException) -> str:
+    """``"ExceptionClass: message"``, or the class alone without a message."""
+    try:
+        message = str(exc)
+    except BaseException:  # noqa: B036 - even a __str__ that raises SystemExit
+        message = "<unprintable>"
+    name = type(exc).__name__
+    return f"{name}: {message}" if message else name
+
+
+# ------------------------------------------------------------ control characters
+
+# Characters that would end a line (str.splitlines() splits on all of
+# these), the tab, and the other control characters.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    char = match.group()
+    escape = _ESCAPES.get(char)
+    if escape is None:
+        code = ord(char)
+        escape = f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    return escape
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with tabs, line breaks and other control characters written
+    as backslash escapes (``\\t``, ``\\n``, ``\\x1b``...), so it stays on one
+    line and cannot drive a terminal."""
+    if text.isprintable():
+        return text
+    return _UNSAFE.sub(_escape_char, text)
+
+
+# ------------------------------------------------------------------ redaction
+
+_URL_PASSWORD = re.compile(r"://[^/@:\s]*:([^@\s]*)@")
+#: Query parameters that carry a password (libpq takes ``?password=``, the
+#: MySQL drivers ``password`` or ``passwd``, ODBC ``pwd``).
+PASSWORD_PARAMETERS = ("password", "passwd", "pwd")
+_QUERY_PASSWORD = re.compile(
+    r"([?&](?:%s)=)[^&#\s]*" % "|".join(PASSWORD_PARAMETERS), re.IGNORECASE
+)
+
+
+def secret_forms(secret: Optional[str]) -> List[str]:
+    """``secret`` as it may appear in a message: raw and URL-quoted, longest first."""
+    if not secret:
+        return []
+    forms = {
+        secret,
+        urllib.parse.quote(secret, safe=""),
+        urllib.parse.quote(secret),
+        urllib.parse.quote_plus(secret),
+    }
+    # Longest first, so a quoted form is not half replaced by a shorter one.
+    return sorted(forms, key=len, reverse=True)
+
+
+def _passwords_in(text: str) -> List[str]:
+    found: List[str] = []
+    for match in _URL_PASSWORD.finditer(text):
+        password = match.group(1)
+        if password:
+            found.extend(secret_forms(password))
+            found.extend(secret_forms(urllib.parse.unquote(password)))
+    return found
+
+
+def redact_url(url: str) -> str:
+    """``url`` with its password (``user:***@``, ``?password=***``) hidden.
+
+    Works on the text, so that URLs which do not parse (the ones error
+    messages are about) and IPv6 hosts keep their shape.
+    """
+    text = str(url)
+    start = text.find("://")
+    if start >= 0:
+        start += 3
+        end = len(text)
+        for mark in "?#":
+            found = text.find(mark, start)
+            if found != -1:
+                end = min(end, found)
+        # The last "@" before the query: a password may hold a raw "/" or "@".
+        at = text.rfind("@", start, end)
+        if at != -1:
+            user, colon, _ = text[start:at].partition(":")
+            if colon:
+                text = f"{text[:start]}{user}:{HIDDEN}{text[at:]}"
+    return _QUERY_PASSWORD.sub(r"\1" + HIDDEN, text)
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` on one line, without ``secrets`` nor URL passwords, at most
+    :data:`MAX_DETAIL` characters."""
+    for secret in sorted(set(secrets) | set(_passwords_in(text)), key=len, reverse=True):
+        if secret:
+            text = text.replace(secret, HIDDEN)
+    text = _QUERY_PASSWORD.sub(r"\1" + HIDDEN, " ".join(text.split()))
+    if len(text) > MAX_DETAIL:
+        text = text[: MAX_DETAIL - 1] + "\u2026"
+    return text
