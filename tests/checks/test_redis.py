@@ -12,10 +12,12 @@ import redis
 from pyramid.config import Configurator
 from webtest import TestApp
 
-from lovely.ws.status import OK, RED, STATUS_HANDLERS
+from lovely.ws.status import OK, RED
 from lovely.ws.status.checks import RedisCheck
 
-from .servers import free_port, need_binary, stop_process, wait_for_port
+from ..servers import free_port, need_binary, redis_ready, stop_process, wait_until_ready
+
+pytestmark = pytest.mark.server
 
 PASSWORD = "red1s-pw"
 
@@ -46,7 +48,7 @@ def redis_with_password():
         stderr=subprocess.DEVNULL,
     )
     try:
-        wait_for_port(port, proc=proc)
+        wait_until_ready(redis_ready(port), "redis-server", proc)
         yield port
     finally:
         stop_process(proc)
@@ -66,6 +68,45 @@ def test_redis_url_ok_then_red_after_stop(redis_server):
         assert f"127.0.0.1:{redis_server.port}" in down["detail"]
     finally:
         check.close()
+
+
+def test_redis_restarted_server_is_ok_at_once(redis_server):
+    # The pooled connection died with the server: it is replaced at once
+    # instead of making the first check after the restart RED.
+    check = RedisCheck(redis_server.url, socket_timeout=2)
+    try:
+        assert check()["state"] == OK
+        redis_server.stop()
+        redis_server.start()
+        assert check()["state"] == OK
+    finally:
+        check.close()
+
+
+def test_redis_nothing_listening_is_red():
+    check = RedisCheck(f"redis://127.0.0.1:{free_port()}/0", socket_timeout=2)
+    try:
+        status = check()
+    finally:
+        check.close()
+    assert status["state"] == RED
+    assert status["detail"].startswith("ConnectionError: ")
+
+
+def test_redis_client_timeouts_from_the_check():
+    check = RedisCheck("redis://127.0.0.1:6379/0", socket_timeout=1.5)
+    try:
+        kwargs = check.client.connection_pool.connection_kwargs
+        assert kwargs["socket_timeout"] == kwargs["socket_connect_timeout"] == 1.5
+        assert check.owns_client
+    finally:
+        check.close()
+
+
+@pytest.mark.parametrize("timeout", [1e300, float("inf"), float("nan"), 0, -3])
+def test_redis_timeout_out_of_range_is_refused_at_once(timeout):
+    with pytest.raises(ValueError, match="socket_timeout must be a positive"):
+        RedisCheck("redis://127.0.0.1:6379/0", socket_timeout=timeout)
 
 
 def test_redis_with_the_apps_client(redis_server):
@@ -100,7 +141,7 @@ def test_redis_password_right_and_wrong(redis_with_password):
             check.close()
 
 
-def test_redis_from_settings(redis_server, redis_with_password):
+def test_redis_from_settings(redis_server, redis_with_password, registered):
     settings = {
         "redis.url": redis_server.url,
         "svcstatus.handlers": """
@@ -116,7 +157,7 @@ def test_redis_from_settings(redis_server, redis_with_password):
     config.include("lovely.ws.status.svcstatus")
     app = TestApp(config.make_wsgi_app())
     try:
-        assert STATUS_HANDLERS["sessions"].socket_timeout == 1.5
+        assert registered(app)["sessions"].socket_timeout == 1.5
         body = app.get("/svc_status.json").json
         assert body["cache"]["state"] == OK
         assert body["sessions"]["state"] == OK
@@ -126,5 +167,5 @@ def test_redis_from_settings(redis_server, redis_with_password):
         assert response.json["sessions"]["state"] == OK
         assert PASSWORD not in response.text
     finally:
-        for check in STATUS_HANDLERS.values():
+        for check in registered(app).values():
             check.close()

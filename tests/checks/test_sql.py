@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+import threading
 
 import pytest
 import sqlalchemy
@@ -14,8 +15,8 @@ from alembic.config import Config
 from pyramid.config import Configurator
 from webtest import TestApp
 
-from lovely.ws.status import OK, RED, STATUS_HANDLERS, YELLOW
-from lovely.ws.status.checks import DatabaseCheck, MigrationsCheck
+from lovely.ws.status import OK, RED, YELLOW
+from lovely.ws.status.checks import DatabaseCheck, MigrationsCheck, create_check_engine
 
 FIRST, SECOND = "aaa111aaa111", "bbb222bbb222"
 
@@ -202,6 +203,25 @@ def test_database_postgres_wrong_password(postgres, closing):
     _no_password("not-the-pw-42", status)
 
 
+def test_database_postgres_password_in_the_query_never_shown(postgres, closing):
+    # libpq also takes the password as ?password=, which SQLAlchemy's
+    # hide_password leaves alone; the server quotes it when the database is
+    # named like it.
+    base = f"postgresql+psycopg://{postgres.user}@127.0.0.1:{postgres.port}"
+    good = DatabaseCheck(
+        f"{base}/{postgres.database}?password={postgres.password}", connect_timeout=2
+    )
+    bad = DatabaseCheck(f"{base}/{postgres.password}?password={postgres.password}")
+    closing(good)
+    closing(bad)
+    assert good()["state"] == OK
+    status = bad()
+    assert status["state"] == RED
+    assert 'database "***" does not exist' in status["detail"]
+    assert "password=***" in repr(good)
+    _no_password(postgres.password, status, repr(good), repr(bad))
+
+
 def test_status_outputs_never_show_the_password(postgres, alembic_env, closing):
     alembic_env.upgrade(postgres.url, "head")
     db = DatabaseCheck(postgres.url, connect_timeout=2)
@@ -228,12 +248,38 @@ def test_status_outputs_never_show_the_password(postgres, alembic_env, closing):
     _no_password(postgres.password, *outputs)
 
 
+@pytest.mark.filterwarnings("ignore:Query string argument")  # pysqlite ignores it
+def test_database_password_in_the_query_hidden_in_detail_and_repr(tmp_path, closing):
+    # An error quoting the password (here: a column named like it), and the
+    # repr, which SQLAlchemy's hide_password leaves the query of.
+    url = f"sqlite:///{tmp_path / 'app.db'}?password=pw9secret"
+    check = DatabaseCheck(url, query="SELECT pw9secret")
+    closing(check)
+    assert check() == {"state": RED, "detail": "OperationalError: no such column: ***"}
+    assert "?password=***" in repr(check)
+    _no_password("pw9secret", repr(check))
+
+
+@pytest.mark.parametrize("timeout", [1e300, float("inf"), float("nan"), 0, -3])
+def test_database_timeout_out_of_range_is_refused_at_once(sqlite_url, alembic_env, timeout):
+    with pytest.raises(ValueError, match="connect_timeout must be a positive"):
+        DatabaseCheck(sqlite_url, connect_timeout=timeout)
+    with pytest.raises(ValueError, match="connect_timeout must be a positive"):
+        MigrationsCheck(sqlite_url, alembic_env.scripts, connect_timeout=timeout)
+    with pytest.raises(ValueError, match="connect_timeout must be a positive"):
+        create_check_engine(sqlite_url, timeout)
+
+
+def test_database_longest_timeout_works(sqlite_url, closing):
+    check = DatabaseCheck(sqlite_url, connect_timeout=threading.TIMEOUT_MAX)
+    closing(check)
+    assert check()["state"] == OK
+
+
 # --------------------------------------------------------- MigrationsCheck
 
 
-def test_migrations_no_version_table_then_behind_then_head(
-    sqlite_url, alembic_env, closing
-):
+def test_migrations_no_version_table_then_behind_then_head(sqlite_url, alembic_env, closing):
     check = MigrationsCheck(sqlite_url, alembic_env.write_ini(sqlite_url))
     closing(check)
     assert check.heads() == (SECOND,)
@@ -270,9 +316,7 @@ def test_migrations_unknown_revision(sqlite_url, alembic_env, closing):
     engine = sqlalchemy.create_engine(sqlite_url)
     try:
         with engine.begin() as connection:
-            connection.execute(
-                sqlalchemy.text("UPDATE alembic_version SET version_num='ccc333'")
-            )
+            connection.execute(sqlalchemy.text("UPDATE alembic_version SET version_num='ccc333'"))
     finally:
         engine.dispose()
     check = MigrationsCheck(sqlite_url, alembic_env.scripts)
@@ -290,12 +334,8 @@ def test_migrations_other_version_table(sqlite_url, alembic_env, closing):
     assert check()["detail"] == f"not migrated (no table versions); head {SECOND}"
 
 
-def test_migrations_red_when_the_database_is_unreachable(
-    tmp_path, alembic_env, closing
-):
-    check = MigrationsCheck(
-        f"sqlite:///{tmp_path / 'gone' / 'x.db'}", alembic_env.scripts
-    )
+def test_migrations_red_when_the_database_is_unreachable(tmp_path, alembic_env, closing):
+    check = MigrationsCheck(f"sqlite:///{tmp_path / 'gone' / 'x.db'}", alembic_env.scripts)
     closing(check)
     assert check() == {
         "state": RED,
@@ -303,9 +343,7 @@ def test_migrations_red_when_the_database_is_unreachable(
     }
 
 
-def test_migrations_red_when_a_revision_file_is_broken(
-    sqlite_url, alembic_env, closing
-):
+def test_migrations_red_when_a_revision_file_is_broken(sqlite_url, alembic_env, closing):
     (alembic_env.scripts / "versions" / "ddd444_broken.py").write_text("revision = (\n")
     check = MigrationsCheck(sqlite_url, alembic_env.scripts)
     closing(check)
@@ -344,7 +382,7 @@ def test_migrations_postgres(postgres, alembic_env, closing):
 # ------------------------------------------------------ from the settings
 
 
-def test_database_and_migrations_from_settings(sqlite_url, alembic_env, tmp_path):
+def test_database_and_migrations_from_settings(sqlite_url, alembic_env, tmp_path, registered):
     alembic_env.upgrade(sqlite_url, FIRST)
     other = f"sqlite:///{tmp_path / 'other.db'}"
     settings = {
@@ -381,7 +419,7 @@ def test_database_and_migrations_from_settings(sqlite_url, alembic_env, tmp_path
         alembic_env.upgrade(sqlite_url, "head")
         assert app.get("/svc_status.json").json["migrations"]["state"] == OK
     finally:
-        for check in STATUS_HANDLERS.values():
+        for check in registered(app).values():
             check.close()
 
 
@@ -395,9 +433,7 @@ def test_migrations_from_settings_needs_a_url(alembic_env):
         }
     )
     config.include("lovely.ws.status.svcstatus")
-    with pytest.raises(
-        ConfigurationError, match="no database URL: set the option 'url'"
-    ):
+    with pytest.raises(ConfigurationError, match="no database URL: set the option 'url'"):
         config.commit()
 
 
