@@ -7,41 +7,24 @@ is harmless).
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 import venusian
 from pyramid.security import NO_PERMISSION_REQUIRED
 
+from .appstatus import evaluate
+
 # 1.0 imported these here, and apps reach them through this module.
-from . import NUMERIC_VALUES, STATUS_HANDLERS  # noqa: F401
-from .evaluation import StatusReport, evaluate
-from .render import (
-    CSV_CONTENT_TYPE,
-    HTML_CONTENT_TYPE,
-    JSON_CONTENT_TYPE,
-    PROMETHEUS_CONTENT_TYPE,
-    render_csv,
-    render_html,
-    render_json,
-    render_prometheus_columns,
-)
+from .handlers import STATUS_HANDLERS
 
-try:
-    from prometheus_client import generate_latest as _generate_latest
-except ImportError:  # the optional extra is not installed
-    _generate_latest = None
+# Looked up here at each request: 1.0 apps' tests replace it on this module.
+from .render import FORMATS, generate_latest
+from .states import NUMERIC_VALUES
 
-__all__ = ["svc_status_view", "choose_format", "generate_latest", "includeme", "ROUTE_PATTERN"]
+__all__ = ["svc_status_view", "includeme", "NUMERIC_VALUES", "STATUS_HANDLERS"]
 
 ROUTE_NAME = "svc_status"
 ROUTE_PATTERN = "/svc_status{type:(|.json|.csv|.prometheus|.html)}"
-
-
-def generate_latest() -> bytes:
-    """The exposition of ``prometheus_client``'s default registry, or ``b''``."""
-    if _generate_latest is None:
-        return b""
-    return _generate_latest()
 
 
 def choose_format(accept: Any, extension: Any) -> str:
@@ -66,26 +49,6 @@ def choose_format(accept: Any, extension: Any) -> str:
     return "csv"
 
 
-def _prometheus(report: StatusReport) -> str:
-    text = render_prometheus_columns(*report.sorted_columns())
-    return text + generate_latest().decode("utf-8")
-
-
-def _html(report: StatusReport) -> str:
-    return render_html(
-        report.sorted_items(), dict(zip(report.names, report.durations)), report.timestamp
-    )
-
-
-# format -> (content type, renderer, whether it shows how long handlers took)
-_FORMATS: dict[str, tuple[str, Callable[[StatusReport], str], bool]] = {
-    "csv": (CSV_CONTENT_TYPE, lambda report: render_csv(report.sorted_items()), False),
-    "json": (JSON_CONTENT_TYPE, lambda report: render_json(report.as_dict()), False),
-    "prometheus": (PROMETHEUS_CONTENT_TYPE, _prometheus, True),
-    "html": (HTML_CONTENT_TYPE, _html, True),
-}
-
-
 def svc_status_view(request: Any) -> Any:
     """Evaluate every status handler and render them in the requested format.
 
@@ -98,12 +61,15 @@ def svc_status_view(request: Any) -> Any:
     headers = request.headers
     # ``or``: a test's DummyRequest may carry a plain, case-sensitive dict.
     accept = headers.get("accept") or headers.get("Accept")
-    content_type, render, timed = _FORMATS[choose_format(accept, matchdict.get("type", ""))]
-    report = evaluate(getattr(request, "registry", None), durations=timed)
+    fmt = FORMATS[choose_format(accept, matchdict.get("type", ""))]
+    report = evaluate(getattr(request, "registry", None), names=None, durations=fmt.timed)
+    body = fmt.render(report)
+    if fmt.process_metrics:
+        body += generate_latest().decode("utf-8")
     response = request.response
-    response.headers["Content-Type"] = content_type
+    response.headers["Content-Type"] = fmt.content_type
     response.headers["Cache-Control"] = "no-store"
-    response.body = render(report).encode("utf-8", "backslashreplace")
+    response.body = body.encode("utf-8", "backslashreplace")
     return response
 
 

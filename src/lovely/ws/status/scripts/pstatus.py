@@ -12,22 +12,20 @@ import os
 import sys
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from .. import OK, RED, STATUS_HANDLERS, YELLOW
-from ..evaluation import StatusReport, evaluate
-from ..render import (
-    escape_controls,
-    render_csv,
-    render_json,
-    render_prometheus_columns,
-    to_text,
-)
+from ..appstatus import evaluate, get_app_status
+from ..evaluation.report import StatusReport
+from ..render import FORMATS as REPORT_FORMATS
+from ..states import NUMERIC_VALUES, OK, RED, YELLOW, severity
+from ..text import escape_controls, to_text
 from . import EXIT_UNKNOWN_NAME, Command, dedupe, run_command
 
-__all__ = ["PStatusCommand", "main", "format_table", "EXIT_CODES", "FORMATS"]
+__all__ = ["main"]
 
-#: The exit code of each state.
-EXIT_CODES: Dict[str, int] = {OK: 0, YELLOW: 1, RED: 2}
+#: The exit code of each state: its severity.
+EXIT_CODES = NUMERIC_VALUES
 
+#: ``text`` is the table of :func:`format_table`; the others are the bodies
+#: of ``/svc_status`` in that format (see :data:`lovely.ws.status.render.FORMATS`).
 FORMATS = ("text", "json", "csv", "prometheus")
 
 _ANSI = {OK: "\x1b[32m", YELLOW: "\x1b[33m", RED: "\x1b[31m"}
@@ -82,7 +80,7 @@ def format_table(
     counts = ", ".join(
         f"{states.count(s)} {s}" for s in (OK, YELLOW, RED) if states.count(s)
     )
-    worst = max(states, key=lambda s: EXIT_CODES.get(s, 2))
+    worst = max(states, key=severity)
     lines.append("")
     lines.append(
         "{} ({} handler{}: {})".format(
@@ -97,13 +95,9 @@ def format_table(
 
 def render(report: StatusReport, fmt: str, colour: bool = False) -> str:
     """The text ``pstatus`` prints for ``report`` in the format ``fmt``."""
-    if fmt == "json":
-        return render_json(report.as_dict())
-    if fmt == "csv":
-        return render_csv(report.sorted_items())
-    if fmt == "prometheus":
-        return render_prometheus_columns(*report.sorted_columns())
-    return "\n".join(format_table(report.sorted_items(), colour))
+    if fmt == "text":
+        return "\n".join(format_table(report.sorted_items(), colour))
+    return REPORT_FORMATS[fmt].render(report)
 
 
 class PStatusCommand(Command):
@@ -176,7 +170,7 @@ class PStatusCommand(Command):
     def use_colour(self) -> bool:
         """Colour when asked to, else only on a terminal without NO_COLOR."""
         if self.args.colour is not None:
-            return self.args.colour
+            return bool(self.args.colour)
         if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
             return False
         isatty = getattr(self.stdout, "isatty", None)
@@ -189,9 +183,10 @@ class PStatusCommand(Command):
         registry = env["registry"]
         names: Optional[List[str]] = dedupe(self.args.only)
         if names is not None:
-            unknown = [n for n in names if n not in STATUS_HANDLERS]
+            handlers = get_app_status(registry).all_handlers()
+            unknown = [n for n in names if n not in handlers]
             if unknown:
-                known = ", ".join(sorted(map(str, STATUS_HANDLERS))) or "none"
+                known = ", ".join(sorted(map(str, handlers))) or "none"
                 self.err(
                     "unknown status handler{} {}; registered: {}".format(
                         "" if len(unknown) == 1 else "s",
@@ -200,12 +195,14 @@ class PStatusCommand(Command):
                     )
                 )
                 return EXIT_UNKNOWN_NAME
-        report = evaluate(registry, names=names)
+        fmt = self.args.format
+        timed = fmt != "text" and REPORT_FORMATS[fmt].timed
+        report = evaluate(registry, names=names, durations=timed)
         if not self.quiet:
-            text = render(report, self.args.format, self.use_colour())
+            text = render(report, fmt, self.use_colour())
             if text:
                 self.out(text[:-1] if text.endswith("\n") else text)
-        return EXIT_CODES.get(report.state, EXIT_CODES[RED])
+        return severity(report.state)
 
 
 def main(argv: Sequence[str] = sys.argv, quiet: bool = False) -> int:

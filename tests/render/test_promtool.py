@@ -9,7 +9,7 @@ from webtest import TestApp
 
 from lovely.ws.status import OK, RED, YELLOW, addStatusHandler
 
-from .servers import need_binary
+from ..servers import need_binary
 
 HOSTILE = [
     'quote"d',

@@ -6,11 +6,13 @@ from pyramid.config import Configurator
 
 from lovely.ws.status import OK, RED, YELLOW, addStatusHandler
 
-from .servers import need_binary, serve_wsgi
+from ..servers import need_binary, serve_wsgi
+
+pytestmark = pytest.mark.server
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
-# render.py's palette, as the browser computes it
+# render/html.py's palette, as the browser computes it
 GREEN_TEXT = "rgb(30, 142, 62)"  # #1e8e3e
 AMBER_TEXT = "rgb(249, 171, 0)"  # #f9ab00
 RED_TEXT = "rgb(217, 48, 37)"  # #d93025

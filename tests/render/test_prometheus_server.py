@@ -15,7 +15,16 @@ from pyramid.config import Configurator
 
 from lovely.ws.status import OK, RED, YELLOW, addStatusHandler
 
-from .servers import free_port, need_binary, serve_wsgi, stop_process, wait_for_port
+from ..servers import (
+    free_port,
+    http_ready,
+    need_binary,
+    serve_wsgi,
+    stop_process,
+    wait_until_ready,
+)
+
+pytestmark = pytest.mark.server
 
 WAIT_SECONDS = 30
 
@@ -86,8 +95,10 @@ def prometheus():
         )
         log.close()
         procs.append(proc)
-        wait_for_port(port, timeout=WAIT_SECONDS, proc=proc)
-        return f"http://127.0.0.1:{port}"
+        url = f"http://127.0.0.1:{port}"
+        # Prometheus answers 503 on its API until /-/ready says 200.
+        wait_until_ready(http_ready(url + "/-/ready"), "prometheus", proc, WAIT_SECONDS)
+        return url
 
     def log_text():
         try:

@@ -19,9 +19,9 @@ from pyramid.config import Configurator
 from webtest import TestApp
 
 from lovely.ws.status import GREEN, OK, RED, STATUS_HANDLERS, YELLOW, addStatusHandler
-from lovely.ws.status.render import to_text
+from lovely.ws.status.text import to_text
 
-from .servers import need_binary
+from ..servers import need_binary
 
 parser = pytest.importorskip("prometheus_client.parser")
 
