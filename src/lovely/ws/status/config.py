@@ -3,8 +3,7 @@
 
 ``config.include('lovely.ws.status')`` (done by each module's ``includeme``)
 adds the directive, registers the handlers named in ``svcstatus.handlers``
-and installs the :class:`~lovely.ws.status.evaluation.StatusEvaluator` the
-views use.
+with the app, and gives the app an evaluator made from the settings.
 """
 from __future__ import annotations
 
@@ -13,8 +12,9 @@ from typing import Any, Callable, Dict, Mapping, Optional, Union
 
 from pyramid.exceptions import ConfigurationError
 
-from . import addStatusHandler
-from .evaluation import DEFAULT_MAX_WORKERS, DEFAULT_TIMEOUT, IStatusEvaluator, StatusEvaluator
+from .appstatus import get_app_status
+from .evaluation import DEFAULT_MAX_WORKERS, DEFAULT_TIMEOUT, StatusEvaluator
+from .handlers import handler_options
 from .settings import (
     Setting,
     add_settings_action,
@@ -22,11 +22,10 @@ from .settings import (
     as_bool,
     as_positive_int,
     as_seconds,
-    as_seconds_or_zero,
     as_text,
 )
 
-__all__ = ["SVCSTATUS_SETTINGS", "add_status_handler", "include_core"]
+__all__ = ["add_status_handler"]
 
 HANDLER_OPTION_PREFIX = "svcstatus.handler."
 
@@ -70,8 +69,6 @@ SVCSTATUS_SETTINGS = [
     ),
 ]
 
-HANDLER_OPTIONS = ("timeout", "ttl")
-
 
 def _resolve(config: Any, name: str, target: Any) -> Any:
     if isinstance(target, str):
@@ -87,15 +84,6 @@ def _resolve(config: Any, name: str, target: Any) -> Any:
                 f"{type(exc).__name__}: {exc}"
             ) from exc
     return target
-
-
-def _seconds(name: str, what: str, value: Any, allow_zero: bool) -> Optional[float]:
-    if value is None:
-        return None
-    try:
-        return (as_seconds_or_zero if allow_zero else as_seconds)(value)
-    except ValueError as exc:
-        raise ConfigurationError(f"status handler {name!r}: bad {what}: {exc}") from None
 
 
 def _register_action(
@@ -119,12 +107,14 @@ def _register_action(
             raise ConfigurationError(
                 f"status handler {name!r}: {handler!r} is not callable"
             )
-        seconds = _seconds(name, "timeout", timeout, allow_zero=False)
-        keep = _seconds(name, "ttl", ttl, allow_zero=True)
+        try:
+            options = handler_options(timeout, ttl, text=True)
+        except (TypeError, ValueError) as exc:
+            raise ConfigurationError(f"status handler {name!r}: {exc}") from None
         intr["handler"] = handler
-        intr["timeout"] = seconds
-        intr["ttl"] = keep
-        addStatusHandler(name, handler, timeout=seconds, ttl=keep)
+        intr["timeout"] = options.timeout
+        intr["ttl"] = options.ttl
+        get_app_status(config.registry).add_handler(name, handler, options)
 
     config.action(("lovely.ws.status.handler", name), register, introspectables=(intr,))
 
@@ -136,11 +126,13 @@ def add_status_handler(
     timeout: Optional[float] = None,
     ttl: Optional[float] = None,
 ) -> None:
-    """Register a status handler when the configuration is committed.
+    """Register a status handler of this app when the configuration is committed.
 
-    The Pyramid way to call :func:`~lovely.ws.status.addStatusHandler`:
-    ``handler`` may be a dotted name (``pkg.mod:obj`` or ``pkg.mod.obj``),
-    two handlers of the same name conflict at commit, and each handler is an
+    Unlike :func:`~lovely.ws.status.addStatusHandler`, the handler belongs
+    to this app alone (and wins over a process-wide one of the same name).
+    ``handler`` may be a dotted name (``pkg.mod:obj`` or ``pkg.mod.obj``);
+    ``timeout`` and ``ttl`` are seconds, as for ``addStatusHandler``; two
+    handlers of the same name conflict at commit; each handler is an
     introspectable of the category ``status handlers``.
     """
     _register_action(
@@ -232,19 +224,20 @@ def _add_handlers_from_settings(config: Any, settings: Mapping[str, Any]) -> Non
         )
 
 
-def include_core(config: Any) -> None:
+def includeme(config: Any) -> None:
     """Set up what every module of this package needs (done once per app)."""
     config.add_directive("add_status_handler", add_status_handler)
     settings = config.get_settings() or {}
     _add_handlers_from_settings(config, settings)
+    app = get_app_status(config.registry)
 
     def install(typed: Dict[str, Any]) -> None:
-        evaluator = StatusEvaluator(
+        app.settings.update(typed)
+        app.evaluator = StatusEvaluator(
             timeout=typed["svcstatus.timeout"],
             max_workers=typed["svcstatus.max_workers"],
             concurrent=typed["svcstatus.concurrent"],
         )
-        config.registry.registerUtility(evaluator, IStatusEvaluator)
 
     add_settings_action(
         config,

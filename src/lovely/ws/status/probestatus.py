@@ -7,59 +7,45 @@ it back to ``OK``.
 
 With no settings this is lovely-ws-status 1.0's behaviour: the text lives in
 this process (:data:`RESPONSE_BODY`) and anybody may ``POST``. The settings
-under ``probestatus.`` share the text between processes and hosts
-(:mod:`lovely.ws.status.stores`), restrict who may change it, move the route
-and drain the process on ``SIGTERM`` (:mod:`lovely.ws.status.drain`).
+under ``probestatus.`` share the text between processes and hosts, restrict
+who may change it, move the route and drain the process on ``SIGTERM``
+(:mod:`lovely.ws.status.probe`).
 """
 from __future__ import annotations
 
 import logging
-import time
-import weakref
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Union
 
 import venusian
 from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
 
-from .settings import (
-    Setting,
-    add_settings_action,
-    as_networks,
-    as_seconds_or_zero,
-    as_text,
-)
-from .stores import (
-    _DRAINING,
-    OK,
-    StoreUnavailable,
-    _checked,
-    check_text,
-    parse_store_url,
-    store_from_url,
-)
+from .appstatus import AppStatus, get_app_status
+from .probe.drain import install_sigterm_handler
+from .probe.filestore import FileStore
+from .probe.guard import Guard
+from .probe.redisstore import RedisStore
+from .probe.settings import DEFAULT_PATH, PROBESTATUS_SETTINGS, as_route_path
+from .probe.store import OK, ProbeStore, StoreUnavailable, check_text, checked_text
+from .probe.urls import open_store
+from .settings import add_settings_action
 
 __all__ = [
     "probe_status_view",
     "includeme",
-    "get_store",
     "RESPONSE_BODY",
-    "MemoryStore",
-    "MEMORY_STORE",
+    "get_store",
+    "store_from_url",
     "StoreUnavailable",
-    "PROBESTATUS_SETTINGS",
-    "ROUTE_NAME",
-    "ROUTE_PATTERN",
-    "CONTENT_TYPE",
 ]
 
 log = logging.getLogger(__name__)
 
 ROUTE_NAME = "probe_status"
-ROUTE_PATTERN = "/probe_status"
 CONTENT_TYPE = "text/plain; charset=UTF-8"
 
-#: The text of the default (per process) store, as in 1.0.
+#: The text of the default store, one per process, as in 1.0 (test suites
+#: set it back to ``"OK"``).
 RESPONSE_BODY = "OK"
 
 
@@ -69,44 +55,39 @@ class MemoryStore:
     url = "memory"
 
     def get(self) -> str:
-        draining = _DRAINING[0]
-        if draining is not None:
-            return draining
         return RESPONSE_BODY
 
     def set(self, text: str) -> None:
         global RESPONSE_BODY
-        RESPONSE_BODY = _checked(text)
+        RESPONSE_BODY = checked_text(text)
 
     def __repr__(self) -> str:
         return "<MemoryStore>"
 
 
-#: The one memory store; the store of every registry that configures none.
-MEMORY_STORE = MemoryStore()
-_MEMORY = MEMORY_STORE
-
-_STORE_ATTR = "lovely_ws_status_probe_store"
-_GUARD_ATTR = "lovely_ws_status_probe_guard"
+_MEMORY = MemoryStore()
 
 
-def get_store(registry: Any) -> Any:
-    """The probe store of ``registry`` (the memory store by default).
-
-    The store has ``get() -> str`` (which raises :class:`StoreUnavailable`
-    when its backend cannot be reached) and ``set(text) -> None``.
-    """
-    store = getattr(registry, _STORE_ATTR, None)
+def get_store(registry: Any = None) -> ProbeStore:
+    """The probe store of the app of ``registry`` (1.0's memory store by default)."""
+    store = get_app_status(registry).store
     return _MEMORY if store is None else store
 
 
-# --- responses ---------------------------------------------------------------
+def store_from_url(url: Optional[str]) -> Union[MemoryStore, FileStore, RedisStore]:
+    """A store for a ``probestatus.store`` URL; :class:`ValueError` if bad.
 
-_NO_STORE = ("Cache-Control", "no-store")
+    >>> store_from_url('memory')
+    <MemoryStore>
+    >>> store_from_url('file:///tmp/probe')
+    <FileStore '/tmp/probe'>
+    """
+    store = open_store(url)
+    return _MEMORY if store is None else store
 
 
 def _answer(request: Any, text: str, status: Optional[int] = None) -> Response:
-    response = request.__dict__.get("response")
+    response: Optional[Response] = request.__dict__.get("response")
     if response is not None:
         # The app (a subscriber, a tween) has been at request.response
         # already: answer with it, as 1.0 did, so its headers survive.
@@ -116,187 +97,37 @@ def _answer(request: Any, text: str, status: Optional[int] = None) -> Response:
         response.body = text.encode("utf-8")
         return response
     # A fresh Response costs about a third of request.response plus header
-    # assignments, and /probe_status is the most frequently polled URL of an
-    # app. status=None is webob's fast path for 200; an int is cheaper than
-    # a status line, which webob first tries to parse as an int.
-    response = Response(
-        body=text.encode("utf-8"), status=status, content_type=CONTENT_TYPE
-    )
-    response.headerlist.append(_NO_STORE)
+    # assignments, and /probe_status is the most polled URL of an app.
+    # status=None is webob's fast path for 200.
+    response = Response(body=text.encode("utf-8"), status=status, content_type=CONTENT_TYPE)
+    response.headerlist.append(("Cache-Control", "no-store"))
     return response
 
 
-# When a store fails, say so in the log once, then at most every
-# _WARNING_INTERVAL seconds while it stays down; say when it is back.
-# Keyed by id() so that the hot path only tests the dict for emptiness; the
-# weak reference tells a reused id of a new store from the failed one.
-_WARNING_INTERVAL = 60.0
-_FAILING: Dict[int, Tuple[Any, float]] = {}
-
-
-def _failing_since(store: Any) -> Optional[float]:
-    entry = _FAILING.get(id(store))
-    if entry is None:
-        return None
-    if entry[0]() is not store:
-        _FAILING.pop(id(store), None)
-        return None
-    return entry[1]
-
-
-def _store_failed(store: Any, exc: StoreUnavailable, action: str) -> None:
-    now = time.monotonic()
-    last = _failing_since(store)
-    if last is None or now - last >= _WARNING_INTERVAL:
-        try:
-            ref = weakref.ref(store)
-        except TypeError:  # a store class without weak reference support
-            ref = lambda: store  # noqa: E731
-        _FAILING[id(store)] = (ref, now)
-        log.warning("probe_status cannot %s the probe text: %s", action, exc)
-
-
-def _store_recovered(store: Any) -> None:
-    if _failing_since(store) is not None:
-        _FAILING.pop(id(store), None)
+def read_probe(app: AppStatus) -> str:
+    """The text the probe answers now: the drain text while this process
+    drains, else the stored text; :class:`StoreUnavailable` if unreachable."""
+    drainer = app.drainer
+    if drainer is not None and drainer.draining:
+        return drainer.text
+    store = app.store
+    if store is None:
+        return RESPONSE_BODY
+    try:
+        text = store.get()
+    except StoreUnavailable as exc:
+        missed = app.store_throttle.fail()
+        if missed is not None:
+            log.warning("probe_status cannot read the probe text: %s%s", exc,
+                        f" ({missed} more failures since the last warning)" if missed else "")
+        raise
+    if app.store_throttle.clear():
         log.info("probe_status: the probe store %r is reachable again", store)
+    return text
 
 
-# --- who may change the probe ------------------------------------------------
-
-
-class _Guard:
-    """The ``probestatus.permission`` and ``probestatus.allow_from`` checks."""
-
-    __slots__ = ("permission", "networks")
-
-    def __init__(self, permission: Optional[str], networks: Tuple[Any, ...]) -> None:
-        self.permission = permission
-        self.networks = networks
-
-    def refusal(self, request: Any) -> Optional[str]:
-        """Why ``request`` may not change the probe, or ``None``."""
-        # The view is exempt from CSRF checks (machines POST to it), so a
-        # locked probe refuses what only browsers send for a request made by
-        # another site: without this any page opened by somebody inside
-        # allow_from (or logged in with the permission) could switch it off.
-        cross_site = _cross_site(request)
-        if cross_site is not None:
-            return (
-                f"Forbidden: a cross-site request ({cross_site}) from a browser "
-                "may not change the probe"
-            )
-        if self.networks:
-            address = getattr(request, "remote_addr", None)
-            if not _address_allowed(address, self.networks):
-                who = address or "a client without an address"
-                return f"Forbidden: {who} may not change the probe (allow_from)"
-        permission = self.permission
-        if permission is not None:
-            if not _has_security_policy(getattr(request, "registry", None)):
-                # Pyramid grants every permission without a security policy:
-                # the operator meant to lock the probe, so keep it locked.
-                log.error(
-                    "probe_status: probestatus.permission is %r but the app has "
-                    "no security policy; every POST is refused", permission,
-                )
-                return (
-                    f"Forbidden: changing the probe needs the permission {permission!r}, "
-                    "and the app has no security policy to grant it"
-                )
-            if not request.has_permission(permission):
-                return f"Forbidden: changing the probe needs the permission {permission!r}"
-        return None
-
-
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-
-
-def _cross_site(request: Any) -> Optional[str]:
-    """What marks ``request`` as sent by a browser for another site, or ``None``.
-
-    ``Sec-Fetch-Site`` when the browser sends it, else an ``Origin`` that is
-    not the request's own host. Machine clients send neither.
-    """
-    headers = getattr(request, "headers", None)
-    if headers is None:
-        return None
-    site = headers.get("Sec-Fetch-Site")
-    if site is not None:
-        site = site.strip().lower()
-        if site in ("same-origin", "none"):
-            return None
-        if site in ("cross-site", "same-site"):
-            return f"Sec-Fetch-Site: {site}"
-    origin = headers.get("Origin")
-    if origin is None:
-        return None
-    origin = origin.strip()
-    if origin.lower() == "null":
-        return "Origin: null"
-    host = headers.get("Host") or getattr(request, "host", None) or ""
-    if not _same_host(origin, host):
-        return f"Origin: {origin}"
-    return None
-
-
-def _same_host(origin: str, host: str) -> bool:
-    from urllib.parse import urlsplit
-
-    try:
-        parts = urlsplit(origin)
-        theirs = (parts.hostname, parts.port or _DEFAULT_PORTS.get(parts.scheme.lower()))
-        own = urlsplit("//" + host.strip())
-        own_port = own.port
-    except ValueError:
-        return False
-    if not theirs[0] or theirs[0] != own.hostname:
-        return False
-    if own_port is None:
-        # Behind a proxy the Host header often has no port while the
-        # browser's Origin has the default one of its scheme.
-        return theirs[1] in (80, 443)
-    return own_port == theirs[1]
-
-
-def _has_security_policy(registry: Any) -> bool:
-    """Whether ``registry`` has a policy under which a permission can be denied."""
-    query = getattr(registry, "queryUtility", None)
-    if query is None:  # no registry at all: nothing can grant the permission
-        return False
-    from pyramid.interfaces import IAuthenticationPolicy
-
-    try:  # Pyramid 2
-        from pyramid.interfaces import ISecurityPolicy
-    except ImportError:  # pragma: no cover - Pyramid 1.10
-        ISecurityPolicy = None  # noqa: N806
-    if ISecurityPolicy is not None and query(ISecurityPolicy) is not None:
-        return True
-    # Pyramid 1.10 grants everything without an authentication policy.
-    return query(IAuthenticationPolicy) is not None
-
-
-def _address_allowed(address: Any, networks: Tuple[Any, ...]) -> bool:
-    import ipaddress
-
-    if not address:
-        return False
-    try:
-        ip = ipaddress.ip_address(str(address).strip())
-    except ValueError:
-        return False
-    candidates = [ip]
-    mapped = getattr(ip, "ipv4_mapped", None)
-    if mapped is not None:  # ::ffff:10.0.0.1 from a dual-stack socket
-        candidates.append(mapped)
-    return any(candidate in network for candidate in candidates for network in networks)
-
-
-# --- the view ----------------------------------------------------------------
-
-
-def _post(request: Any, registry: Any, store: Any) -> Response:
-    guard = getattr(registry, _GUARD_ATTR, None)
+def _post(request: Any, app: AppStatus) -> Response:
+    guard = app.guard
     if guard is not None:
         refusal = guard.refusal(request)
         if refusal is not None:
@@ -309,9 +140,9 @@ def _post(request: Any, registry: Any, store: Any) -> Response:
     if problem is not None:
         return _answer(request, f"Bad Request: {problem}; the probe is unchanged", 400)
     try:
-        store.set(text)
+        (_MEMORY if app.store is None else app.store).set(text)
     except StoreUnavailable as exc:
-        _store_failed(store, exc, "store")
+        log.warning("probe_status cannot store the probe text: %s", exc)
         return _answer(request, f"probe store unavailable, the probe is unchanged: {exc}", 503)
     # Operators want to know who took an instance out of rotation, and when.
     log.info(
@@ -326,121 +157,31 @@ def probe_status_view(request: Any) -> Response:
 
     The text of a ``POST`` is the query parameter ``body`` (``OK`` when it is
     absent). A ``POST`` refused by ``probestatus.permission`` or
-    ``probestatus.allow_from`` gets 403, a ``body`` that :func:`check_text`
-    rejects gets 400; both leave the probe unchanged. When the store cannot
-    be reached every request gets 503 with a text that says so.
+    ``probestatus.allow_from`` gets 403, a ``body`` that is no valid probe
+    text gets 400; both leave the probe unchanged. When the store cannot be
+    reached every request gets 503 with a text that says so.
     """
-    registry = getattr(request, "registry", None)
-    store = getattr(registry, _STORE_ATTR, None)
-    if store is None:
-        store = _MEMORY
+    app = get_app_status(getattr(request, "registry", None))
     if request.method == "POST":
-        return _post(request, registry, store)
+        return _post(request, app)
     try:
-        text = store.get()
+        text = read_probe(app)
     except StoreUnavailable as exc:
-        _store_failed(store, exc, "read")
         return _answer(request, f"probe store unavailable: {exc}", 503)
-    if _FAILING:
-        _store_recovered(store)
     if text == OK:
         return _answer(request, text)
     return _answer(request, text, 503)
 
 
-# --- settings and includeme --------------------------------------------------
-
-
-def as_store_url(value: Any) -> str:
-    """A probe store URL, checked by :func:`~.stores.parse_store_url`."""
-    spec = parse_store_url(value)
-    if spec.kind == "memory":
-        return "memory"
-    return str(value).strip()
-
-
-def as_route_path(value: Any) -> str:
-    """A fixed URL path such as ``/probe_status`` or ``/health``."""
-    text = str(value).strip() if value is not None else ""
-    if not text.startswith("/"):
-        raise ValueError(f"expected a path starting with '/', got {value!r}")
-    if any(c.isspace() or c in "{}?#" for c in text):
-        raise ValueError(f"expected a plain path (no space, {{}}, ? or #): {value!r}")
-    return text
-
-
-def as_drain_text(value: Any) -> str:
-    """A probe text other than ``OK``."""
-    text = str(value).strip() if value is not None else ""
-    problem = check_text(text)
-    if problem is not None:
-        raise ValueError(problem)
-    if text in ("", OK):
-        raise ValueError(f"the drain text must not be empty or 'OK', got {value!r}")
-    return text
-
-
-PROBESTATUS_SETTINGS = [
-    Setting(
-        "probestatus.store",
-        as_store_url,
-        "memory",
-        "Where the probe text lives: ``memory`` (this process, as in 1.0), "
-        "``file:///absolute/path`` (every process on the host) or "
-        "``redis://host:port/db`` (every host; ``?key=`` names the key).",
-        "file:///run/myapp/probe",
-    ),
-    Setting(
-        "probestatus.permission",
-        as_text,
-        None,
-        "Permission a POST needs under the app's security policy; empty: none.",
-        "manage-probe",
-    ),
-    Setting(
-        "probestatus.allow_from",
-        as_networks,
-        (),
-        "Networks (CIDR, IPv4 and IPv6) a POST must come from, judged by "
-        "``request.remote_addr``; empty: any address.",
-        "127.0.0.0/8 ::1 10.0.0.0/8",
-    ),
-    Setting(
-        "probestatus.path",
-        as_route_path,
-        ROUTE_PATTERN,
-        "URL path of the probe route (read when the module is included).",
-        "/health",
-    ),
-    Setting(
-        "probestatus.drain_seconds",
-        as_seconds_or_zero,
-        0.0,
-        "On SIGTERM, answer the drain text with 503 for this many seconds "
-        "before the process stops; 0: off.",
-        "15",
-    ),
-    Setting(
-        "probestatus.drain_text",
-        as_drain_text,
-        "DRAINING",
-        "The probe text while the process drains.",
-        "SHUTTING DOWN",
-    ),
-]
-
-
-def _install(registry: Any, typed: Dict[str, Any]) -> None:
-    setattr(registry, _STORE_ATTR, store_from_url(typed["probestatus.store"]))
+def _install(app: AppStatus, typed: Dict[str, Any]) -> None:
+    app.settings.update(typed)
+    app.store = open_store(typed["probestatus.store"])
     permission = typed["probestatus.permission"]
     networks = typed["probestatus.allow_from"]
-    guard = _Guard(permission, networks) if permission or networks else None
-    setattr(registry, _GUARD_ATTR, guard)
+    app.guard = Guard(permission, networks) if permission or networks else None
     seconds = typed["probestatus.drain_seconds"]
     if seconds:
-        from . import drain
-
-        drain.install_sigterm_handler(seconds, typed["probestatus.drain_text"])
+        app.drainer = install_sigterm_handler(seconds, typed["probestatus.drain_text"])
 
 
 def _add_view(config: Any) -> None:
@@ -470,15 +211,12 @@ def includeme(config: Any) -> None:
     config.include("lovely.ws.status")
     settings = config.get_settings() or {}
     try:
-        path = as_route_path(settings.get("probestatus.path", ROUTE_PATTERN))
+        path = as_route_path(settings.get("probestatus.path", DEFAULT_PATH))
     except ValueError:
-        path = ROUTE_PATTERN  # the settings action reports it at commit
+        path = DEFAULT_PATH  # the settings action reports it at commit
     config.add_route(ROUTE_NAME, path)
     _add_view(config)
-    registry = config.registry
+    app = get_app_status(config.registry)
     add_settings_action(
-        config,
-        "probestatus.",
-        PROBESTATUS_SETTINGS,
-        then=lambda typed: _install(registry, typed),
+        config, "probestatus.", PROBESTATUS_SETTINGS, then=lambda typed: _install(app, typed)
     )

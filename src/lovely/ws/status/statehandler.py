@@ -22,7 +22,7 @@ class StateHandlerMixin:
     #: A :class:`logging.Logger` for state changes, or ``None`` for none.
     logger: Optional[logging.Logger] = None
 
-    _StateHandlerMixin__state: Optional[Dict[str, Any]] = None
+    __state: Optional[Dict[str, Any]] = None
 
     def setState(self, state: str, **kwargs: Any) -> None:
         """Replace the status dict with ``{'state': state, **kwargs}``."""

@@ -25,6 +25,7 @@ from pyramid.path import AssetResolver
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.tweens import EXCVIEW
 
+from ..appstatus import get_app_status
 from ..settings import (
     Setting,
     add_settings_action,
@@ -34,71 +35,36 @@ from ..settings import (
     as_text,
 )
 from .events import (
-    LEVEL_ERROR,
-    LEVEL_OK,
-    LEVEL_WARNING,
-    HeartbeatEvent,
     HeartbeatFailed,
     HeartbeatPassed,
     IHeartbeatEvent,
     IHeartbeatFailed,
     IHeartbeatPassed,
 )
-from .mozlog import (
-    REQUEST_ID_ENVIRON_KEY,
-    SUMMARY_LOGGER_NAME,
-    JsonLogFormatter,
-    request_summary_tween_factory,
-    syslog_severity,
-)
+from .mozlog import REQUEST_ID_ENVIRON_KEY, JsonLogFormatter
 from .views import (
-    DockerflowOptions,
     VersionCallback,
-    VersionError,
     VersionFile,
-    VersionNotFoundError,
     default_version_path,
-    get_options,
     heartbeat_view,
     lbheartbeat_view,
-    set_options,
     version_view,
 )
 
 __all__ = [
-    "DOCKERFLOW_SETTINGS",
-    "ROUTES",
-    "TWEEN_NAME",
-    "DockerflowOptions",
-    "HeartbeatEvent",
+    "includeme",
     "HeartbeatFailed",
     "HeartbeatPassed",
     "IHeartbeatEvent",
     "IHeartbeatFailed",
     "IHeartbeatPassed",
     "JsonLogFormatter",
-    "LEVEL_ERROR",
-    "LEVEL_OK",
-    "LEVEL_WARNING",
     "REQUEST_ID_ENVIRON_KEY",
-    "SUMMARY_LOGGER_NAME",
-    "VersionCallback",
-    "VersionError",
-    "VersionFile",
-    "VersionNotFoundError",
-    "default_version_path",
-    "get_options",
-    "heartbeat_view",
-    "includeme",
-    "lbheartbeat_view",
-    "request_summary_tween_factory",
-    "syslog_severity",
-    "version_view",
 ]
 
 PREFIX = "dockerflow."
 #: The dotted name of the tween, as ``ptweens`` and ``pyramid.tweens`` show it.
-TWEEN_NAME = __name__ + ".request_summary_tween_factory"
+TWEEN_NAME = __name__ + ".mozlog.request_summary_tween_factory"
 
 #: ``(route name, path, view)`` of each endpoint.
 ROUTES = (
@@ -200,15 +166,12 @@ def includeme(config: Any) -> None:
     """
     config.include("lovely.ws.status")
 
+    app = get_app_status(config.registry)
+
     def install(typed: Dict[str, Any]) -> None:
-        set_options(
-            config.registry,
-            DockerflowOptions(
-                failed_status=typed["dockerflow.heartbeat_failed_status"],
-                checks=typed["dockerflow.checks"],
-                version=_version_source(config, typed),
-            ),
-        )
+        typed["dockerflow.checks"] = tuple(dict.fromkeys(typed["dockerflow.checks"]))
+        app.settings.update(typed)
+        app.version = _version_source(config, typed)
 
     add_settings_action(config, PREFIX, DOCKERFLOW_SETTINGS, then=install)
     for name, pattern, view in ROUTES:

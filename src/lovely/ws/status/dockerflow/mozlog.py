@@ -14,7 +14,8 @@ import uuid
 from typing import Any, Callable, Dict, Optional
 from urllib.parse import quote
 
-from ..render import render_json, to_text
+from ..render.json import render_json
+from ..text import to_text
 
 __all__ = [
     "JsonLogFormatter",
@@ -180,7 +181,7 @@ def _request_id(environ: Dict[str, Any]) -> str:
     rid = environ.get("HTTP_X_REQUEST_ID")
     # Take the caller's id only when it is short, printable text, so it can
     # go into a response header and a log line as it is.
-    if rid and len(rid) <= 255 and rid.isprintable() and rid.isascii():
+    if isinstance(rid, str) and len(rid) <= 255 and rid.isprintable() and rid.isascii():
         return rid
     return uuid.uuid4().hex
 

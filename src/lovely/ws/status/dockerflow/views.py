@@ -6,14 +6,15 @@ import json
 import logging
 import os
 import stat
-import time
 from collections.abc import Mapping
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from .. import OK, RED, YELLOW
-from ..evaluation import evaluate
-from ..probestatus import StoreUnavailable, get_store
-from ..render import JSON_CONTENT_TYPE, render_json
+from ..appstatus import get_app_status
+from ..probe.store import OK as PROBE_OK
+from ..probe.store import StoreUnavailable
+from ..probestatus import read_probe
+from ..render.json import JSON_CONTENT_TYPE, render_json
+from ..states import OK, RED, YELLOW
 from .events import (
     LEVEL_ERROR,
     LEVEL_OK,
@@ -23,13 +24,11 @@ from .events import (
 )
 
 __all__ = [
-    "DockerflowOptions",
     "VersionCallback",
     "VersionError",
     "VersionFile",
     "VersionNotFoundError",
     "default_version_path",
-    "get_options",
     "heartbeat_view",
     "lbheartbeat_view",
     "version_view",
@@ -42,8 +41,6 @@ MAX_VERSION_FILE_BYTES = 1024 * 1024
 
 #: The keys a Dockerflow version file is expected to have.
 VERSION_KEYS = ("source", "version", "commit", "build")
-
-_OPTIONS_ATTR = "lovely_ws_status_dockerflow"
 
 # state -> (text, level) as Dockerflow reports checks
 _LEVELS: Dict[str, Tuple[str, int]] = {
@@ -191,34 +188,6 @@ class VersionCallback:
         return _encode(data)
 
 
-class DockerflowOptions:
-    """The typed ``dockerflow.*`` settings the views use."""
-
-    __slots__ = ("failed_status", "checks", "version")
-
-    def __init__(
-        self,
-        failed_status: int = 500,
-        checks: Sequence[str] = (),
-        version: Optional[Callable[[Any], bytes]] = None,
-    ) -> None:
-        self.failed_status = failed_status
-        self.checks = tuple(dict.fromkeys(checks))  # unique, in order
-        self.version = version
-
-
-def get_options(registry: Any) -> DockerflowOptions:
-    """The options of ``registry``; defaults when the include did not run."""
-    options = getattr(registry, _OPTIONS_ATTR, None)
-    if options is None:
-        options = DockerflowOptions()
-    return options
-
-
-def set_options(registry: Any, options: DockerflowOptions) -> None:
-    setattr(registry, _OPTIONS_ATTR, options)
-
-
 def _json_response(request: Any, body: bytes, status: int = 200) -> Any:
     response = request.response
     response.status = status
@@ -230,7 +199,7 @@ def _json_response(request: Any, body: bytes, status: int = 200) -> Any:
 
 def version_view(request: Any) -> Any:
     """``/__version__``: the version file's object, 404 without one, 500 if broken."""
-    source = get_options(getattr(request, "registry", None)).version
+    source = get_app_status(getattr(request, "registry", None)).version
     if source is None:
         source = VersionFile(default_version_path())
     try:
@@ -251,7 +220,7 @@ def heartbeat_report(
     ``checks`` limits the evaluation to those names; a name without a
     registered handler is an error.
     """
-    report = evaluate(registry, checks or None)
+    report = get_app_status(registry).evaluate(checks or None)
     level = LEVEL_OK
     texts: Dict[Any, str] = {}
     details: Dict[Any, Dict[str, Any]] = {}
@@ -292,10 +261,10 @@ def heartbeat_view(request: Any) -> Any:
     Notifies :class:`HeartbeatPassed` or :class:`HeartbeatFailed` afterwards.
     """
     registry = getattr(request, "registry", None)
-    options = get_options(registry)
-    level, checks, details = heartbeat_report(registry, options.checks)
+    settings = get_app_status(registry).settings
+    level, checks, details = heartbeat_report(registry, settings.get("dockerflow.checks", ()))
     failed = level >= LEVEL_ERROR
-    code = options.failed_status if failed else 200
+    code = settings.get("dockerflow.heartbeat_failed_status", 500) if failed else 200
     body = _encode(
         {"status": _STATUS_TEXT[level], "checks": checks, "details": details}
     )
@@ -313,28 +282,10 @@ def lbheartbeat_view(request: Any) -> Any:
     It reads only the probe text of :mod:`lovely.ws.status.probestatus`, so
     ``POST /probe_status?body=...`` (or ``pprobe --off``) drains both probes.
     """
-    store = get_store(getattr(request, "registry", None))
     try:
-        text = store.get()
-    except StoreUnavailable as exc:
-        _store_failed(store, exc)
+        text = read_probe(get_app_status(getattr(request, "registry", None)))
+    except StoreUnavailable:
         return _json_response(request, _LB_UNAVAILABLE_BODY, 503)
-    if _last_warning and _last_warning.pop(id(store), None) is not None:
-        log.info("/__lbheartbeat__: the probe store is reachable again")
-    if text == "OK":
+    if text == PROBE_OK:
         return _json_response(request, _LB_OK_BODY)
     return _json_response(request, _encode({"status": "error", "detail": text}), 503)
-
-
-# A load balancer polls every few seconds: while the store is down, warn
-# once a minute rather than on every poll.
-_WARNING_INTERVAL = 60.0
-_last_warning: Dict[int, float] = {}
-
-
-def _store_failed(store: Any, exc: Exception) -> None:
-    now = time.monotonic()
-    last = _last_warning.get(id(store))
-    if last is None or now - last >= _WARNING_INTERVAL:
-        _last_warning[id(store)] = now
-        log.warning("/__lbheartbeat__: the probe store is unavailable: %s", exc)

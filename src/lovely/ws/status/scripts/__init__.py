@@ -226,7 +226,7 @@ def _undo_drain() -> None:
     # An app with probestatus.drain_seconds installs a SIGTERM handler that
     # delays the end of the process. A script is no server: a SIGTERM (from
     # a health check that took too long, or `timeout`) must end it at once.
-    from ..drain import uninstall_sigterm_handler
+    from ..probe.drain import uninstall_sigterm_handler
 
     try:
         uninstall_sigterm_handler()
@@ -237,7 +237,7 @@ def _undo_drain() -> None:
 def run_command(cls: Any, argv: Sequence[str], quiet: bool) -> int:
     """Build and run ``cls``; turn usage errors and ``--help`` into exit codes."""
     try:
-        command = cls(argv, quiet)
+        command: Command = cls(argv, quiet)
         return command.run()
     except UsageError as exc:
         parser = cls.make_parser()

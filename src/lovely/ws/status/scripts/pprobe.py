@@ -11,12 +11,12 @@ import argparse
 import sys
 from typing import Any, Dict, Sequence
 
-from .. import probestatus
-from ..render import escape_controls
+from ..appstatus import get_app_status
 
 # The rules of the stores themselves (the view applies the same), so a text
 # pprobe accepts is always one the workers can serve.
-from ..stores import MAX_TEXT_LENGTH, StoreUnavailable, check_text
+from ..probe.store import StoreUnavailable, check_text
+from ..text import escape_controls
 from . import (
     EXIT_MEMORY_STORE,
     EXIT_STORE_UNAVAILABLE,
@@ -25,7 +25,7 @@ from . import (
     run_command,
 )
 
-__all__ = ["PProbeCommand", "main", "check_text", "MAX_TEXT_LENGTH"]
+__all__ = ["main"]
 
 EXIT_DECOMMISSIONED = 1
 
@@ -89,8 +89,8 @@ class PProbeCommand(Command):
                 raise UsageError(f"--off: {problem}")
 
     def run_with(self, env: Dict[str, Any]) -> int:
-        store = probestatus.get_store(env["registry"])
-        if isinstance(store, probestatus.MemoryStore):
+        store = get_app_status(env["registry"]).store
+        if store is None:
             self.err(
                 "the application keeps the probe text in memory, inside each "
                 "worker process, where pprobe cannot reach it. Set "

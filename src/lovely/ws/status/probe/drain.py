@@ -8,14 +8,14 @@ Node's ``terminus`` do: on ``SIGTERM`` the process keeps serving, but
 drain text; after the configured number of seconds the signal takes its
 usual course (the previous handler runs, or the process terminates).
 
-The drain concerns this process only: it does not write to a shared store
-(see :func:`lovely.ws.status.stores.start_draining`), so stopping one worker
-or one host never takes the others out of rotation, and a new process starts
-with the stored text.
+The drain concerns this process only: it never writes to a shared store,
+so stopping one worker or one host never takes the others out of rotation,
+and a new process starts with the stored text. The :class:`Drainer` in
+the signal table is therefore what knows whether this process drains; the
+apps that configured it keep a reference and ask it.
 
 Enable it with the setting ``probestatus.drain_seconds`` (done at
-configuration commit), or call :func:`install_sigterm_handler` yourself.
-A second ``SIGTERM`` during the wait ends it at once.
+configuration commit). A second ``SIGTERM`` during the wait ends it at once.
 """
 from __future__ import annotations
 
@@ -23,29 +23,23 @@ import logging
 import os
 import signal
 import threading
-from typing import Any, Optional, Tuple
+from typing import Any, List, Optional
 
-from . import stores
+from ..settings import seconds as check_seconds
+from .store import OK, checked_text
 
-__all__ = [
-    "install_sigterm_handler",
-    "uninstall_sigterm_handler",
-    "post_worker_init",
-    "Drainer",
-    "DEFAULT_TEXT",
-]
+__all__: List[str] = []
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("lovely.ws.status.drain")
 
 DEFAULT_TEXT = "DRAINING"
-
-# (seconds, text, signum) of the last install, for post_worker_init().
-_CONFIGURED: list[Optional[Tuple[float, str, int]]] = [None]
 
 
 class Drainer:
     """The signal handler installed by :func:`install_sigterm_handler`.
 
+    :ivar draining: whether the drain has started (the probe answers
+        :attr:`text` with 503 from then on).
     :ivar previous: the handler it replaced, called (or the default action
         taken) when the drain is over.
     """
@@ -61,7 +55,6 @@ class Drainer:
     def __call__(self, signum: int, frame: Any) -> None:
         if not self.draining:
             self.draining = True
-            stores.start_draining(self.text)
             log.warning(
                 "signal %s: answering %r on the probe for %s s before stopping",
                 signum, self.text, self.seconds,
@@ -75,6 +68,20 @@ class Drainer:
             timer.start()
             return
         self._finish(signum, frame)
+
+    def reinstall(self) -> bool:
+        """Put this drainer back into the signal table (after a fork whose
+        child reset the signal handlers); ``False`` if that cannot be done."""
+        current = signal.getsignal(self.signum)
+        if current is self:
+            return True
+        try:
+            signal.signal(self.signum, self)
+        except ValueError as exc:  # not the main thread of the main interpreter
+            log.warning("cannot drain on signal %s: %s", self.signum, exc)
+            return False
+        self.previous = current
+        return True
 
     def _finish(self, signum: int, frame: Any) -> None:
         if self._timer is not None:
@@ -117,16 +124,9 @@ def install_sigterm_handler(
         signal takes its course.
     :param text: the probe text while draining (not ``OK``).
     """
-    if not 0 < seconds <= threading.TIMEOUT_MAX:
-        # Longer, the timer's wait raises OverflowError and the drain never ends.
-        raise ValueError(
-            f"seconds must be a positive number up to {threading.TIMEOUT_MAX:.0f}, "
-            f"not {seconds!r}"
-        )
-    problem = stores.check_text(text)
-    if problem is not None or text == stores.OK:
-        raise ValueError(problem or "the drain text must not be 'OK'")
-    _CONFIGURED[0] = (seconds, text, signum)
+    seconds = check_seconds(seconds, "the drain's seconds")
+    if checked_text(text) == OK:
+        raise ValueError("the drain text must not be 'OK'")
     current = signal.getsignal(signum)
     if isinstance(current, Drainer):
         current.seconds = seconds
@@ -153,24 +153,4 @@ def uninstall_sigterm_handler(signum: int = signal.SIGTERM) -> bool:
         return False
     previous = current.previous
     signal.signal(signum, signal.SIG_DFL if previous is None else previous)
-    if _CONFIGURED[0] is not None and _CONFIGURED[0][2] == signum:
-        _CONFIGURED[0] = None
     return True
-
-
-def post_worker_init(worker: Any = None) -> Optional[Drainer]:
-    """A gunicorn ``post_worker_init`` hook that (re)installs the drain.
-
-    Needed with ``preload_app = True``: the app is configured in the arbiter
-    before it forks, and each worker then resets its signal handlers. In
-    ``gunicorn.conf.py``::
-
-        from lovely.ws.status.drain import post_worker_init
-
-    Without preloading it is harmless (the handler is already there).
-    """
-    configured = _CONFIGURED[0]
-    if configured is None:
-        return None
-    seconds, text, signum = configured
-    return install_sigterm_handler(seconds, text, signum)

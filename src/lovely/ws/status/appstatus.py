@@ -1,0 +1,123 @@
+"""What this package keeps for one Pyramid app: :class:`AppStatus`.
+
+Each app (each Pyramid registry) has one, registered as a utility: its own
+handlers and their options, the typed values of its settings, its
+evaluator, and its probe. Two apps in one process never see each other's;
+both see the process-wide handlers of 1.0's :data:`STATUS_HANDLERS`, and an
+app's own handler of the same name wins in that app.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable, Dict, Iterable, List, Optional
+
+from pyramid.threadlocal import get_current_registry
+from zope.interface import Interface
+
+from .evaluation import StatusEvaluator, StatusReport
+from .handlers import (
+    NO_OPTIONS,
+    STATUS_HANDLERS,
+    HandlerOptions,
+    StatusHandler,
+    global_options,
+    has_global_options,
+)
+from .probe.drain import Drainer
+from .probe.guard import Guard
+from .probe.store import ProbeStore
+from .throttle import Throttle
+
+__all__: List[str] = []
+
+
+class IAppStatus(Interface):
+    """The :class:`AppStatus` utility of a Pyramid registry."""
+
+
+class AppStatus:
+    """The handlers, settings, evaluator and probe of one app."""
+
+    def __init__(self) -> None:
+        #: The app's own handlers by name, and the options of those that have any.
+        self.handlers: Dict[str, StatusHandler] = {}
+        self.options: Dict[str, HandlerOptions] = {}
+        #: Typed values of this package's settings, by full key.
+        self.settings: Dict[str, Any] = {}
+        self.evaluator = StatusEvaluator()
+        #: Where the probe text lives; ``None``: 1.0's text in this process.
+        self.store: Optional[ProbeStore] = None
+        #: Who may change the probe; ``None``: anybody, as in 1.0.
+        self.guard: Optional[Guard] = None
+        #: The drain on ``SIGTERM``, when ``probestatus.drain_seconds`` is set.
+        self.drainer: Optional[Drainer] = None
+        #: Says when to log that the probe store is down (and back).
+        self.store_throttle = Throttle()
+        #: Makes the body of ``/__version__`` (see :mod:`.dockerflow`).
+        self.version: Optional[Callable[[Any], bytes]] = None
+
+    def add_handler(self, name: str, handler: StatusHandler,
+                    options: HandlerOptions = NO_OPTIONS) -> None:
+        """Register ``handler`` for this app only."""
+        self.handlers[name] = handler
+        if options == NO_OPTIONS:
+            self.options.pop(name, None)
+        else:
+            self.options[name] = options
+
+    def all_handlers(self) -> Dict[str, StatusHandler]:
+        """Every handler this app sees by name: 1.0's, then its own (which win)."""
+        if not self.handlers:
+            return STATUS_HANDLERS.copy()
+        merged = STATUS_HANDLERS.copy()
+        merged.update(self.handlers)
+        return merged
+
+    def options_of(self, name: str, handler: StatusHandler) -> HandlerOptions:
+        """The options ``handler`` was registered with under ``name``."""
+        if self.handlers.get(name) is handler:
+            return self.options.get(name, NO_OPTIONS)
+        return global_options(name, handler)
+
+    def evaluate(self, names: Optional[Iterable[str]] = None,
+                 durations: bool = True) -> StatusReport:
+        """Evaluate the handlers (or only ``names`` that exist, in that order)."""
+        by_name = self.all_handlers()
+        if names is None:
+            name_list = list(by_name)
+            handlers = list(by_name.values())
+        else:
+            name_list = [n for n in dict.fromkeys(names) if n in by_name]
+            handlers = [by_name[n] for n in name_list]
+        options = None
+        if self.options or has_global_options():
+            options = [self.options_of(n, h) for n, h in zip(name_list, handlers)]
+        return self.evaluator.evaluate(name_list, handlers, options, durations,
+                                       complete=names is None)
+
+
+_CREATING = threading.Lock()
+
+
+def get_app_status(registry: Any = None) -> AppStatus:
+    """The :class:`AppStatus` of ``registry``, made on first use.
+
+    Without a registry (a view called with a bare ``DummyRequest``), the
+    one Pyramid uses then: the current, or its global registry.
+    """
+    if registry is None or not hasattr(registry, "queryUtility"):
+        registry = get_current_registry()
+    app: Optional[AppStatus] = registry.queryUtility(IAppStatus)
+    if app is None:
+        with _CREATING:
+            app = registry.queryUtility(IAppStatus)
+            if app is None:
+                app = AppStatus()
+                registry.registerUtility(app, IAppStatus)
+    return app
+
+
+def evaluate(registry: Any = None, names: Optional[Iterable[str]] = None,
+             durations: bool = True) -> StatusReport:
+    """Evaluate the handlers that the app of ``registry`` sees."""
+    return get_app_status(registry).evaluate(names, durations)

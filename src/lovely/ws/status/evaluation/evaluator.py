@@ -1,0 +1,513 @@
+"""Run the status handlers: each isolated, under its deadline, concurrently,
+and shared between concurrent requests.
+
+One evaluation (:meth:`StatusEvaluator.evaluate`) goes like this:
+
+1. **Plan**, under the evaluator's lock. A handler whose cached result is
+   still fresh (``ttl``) is not run. One that a concurrent request is
+   running, or is about to run, is *joined*: this request waits for that
+   run's result instead of starting the handler again. One still running
+   past its deadline from an earlier request is reported as timed out,
+   without starting it. The rest is the job's queue, the handlers known to
+   be slow first.
+2. **Run.** Walkers on pool threads take handlers from the queue one after
+   the other and write the results into the job. One walker starts for the
+   whole queue, plus one per handler known to be slow; each tick in which
+   the queue did not move (every walker is busy) adds more, twice as many
+   each time. A thousand cheap handlers cost one hand-off to one thread.
+3. **Wait**: the request's thread waits until each handler it needs has
+   answered or missed its deadline.
+4. **Give up** on the rest: it is reported RED "timed out", what was not
+   started is not started any more, and a job with a handler still running
+   stays known, so later requests report that handler as timed out instead
+   of starting it again: a hung dependency holds one thread, not one per
+   request.
+
+Between requests the evaluator remembers, per handler, only what is
+special about it (:class:`HandlerState`: slow last time, a cached result);
+a thousand fast handlers without options therefore cost no bookkeeping.
+"""
+from __future__ import annotations
+
+import contextvars
+import logging
+import os
+import threading
+import time
+from operator import length_hint
+from typing import Any, Dict, Iterator, List, Mapping, NamedTuple, Optional, Sequence, Tuple
+
+from pyramid.threadlocal import manager as threadlocal_manager
+
+from ..handlers import HandlerOptions
+from ..states import RED, VALID_STATES, checked
+from ..text import describe_exception
+from .pool import WorkerPool
+from .report import StatusReport
+
+__all__ = ["StatusEvaluator", "DEFAULT_TIMEOUT", "DEFAULT_MAX_WORKERS"]
+
+log = logging.getLogger("lovely.ws.status")
+
+DEFAULT_TIMEOUT = 5.0
+DEFAULT_MAX_WORKERS = 32
+#: A handler that took at least this long gets a walker of its own next
+#: time; a queue that did not move for this long gets more walkers.
+SLOW_SECONDS = 0.005
+#: The first look at the walkers comes sooner, to learn early of a handler
+#: that blocks.
+FIRST_TICK_SECONDS = 0.001
+#: The longest pause between two looks at the job.
+MAX_TICK_SECONDS = 0.05
+
+#: A result not there yet; a handler given up on before it started.
+PENDING: Any = object()
+SKIPPED: Any = object()
+#: A result another job's run will give.
+SHARED: Any = object()
+
+Status = Mapping[str, Any]
+
+
+def timed_out(timeout: float, still_running: bool = False) -> Dict[str, Any]:
+    """The status of a handler that missed its deadline."""
+    detail = f"timed out after {timeout:g} seconds"
+    if still_running:
+        detail += " (still running from an earlier request)"
+    return {"state": RED, "detail": detail}
+
+
+def failed(name: Any, exc: BaseException) -> Dict[str, Any]:
+    """The status of a handler that raised ``exc`` (logged with its traceback)."""
+    detail = describe_exception(exc)
+    log.error("status handler %r raised %s", name, detail, exc_info=exc)
+    return {"state": RED, "detail": detail}
+
+
+class HandlerState:
+    """What the evaluator remembers of one handler between requests."""
+
+    __slots__ = ("handler", "slow", "cached", "cached_duration", "expires")
+
+    def __init__(self, handler: Any) -> None:
+        self.handler = handler
+        self.slow = False  # took SLOW_SECONDS or more last time
+        self.cached: Optional[Status] = None  # the last result, while ``ttl`` allows
+        self.cached_duration: Optional[float] = None
+        self.expires = 0.0
+
+
+class _Shared(NamedTuple):
+    """A run of another job that this one waits for instead of its own."""
+
+    mine: int  # the index in this job
+    job: Job
+    other: int  # the index in the other job
+    deadline: float
+
+
+class Job:
+    """One request's run of its handlers; the walkers write results here."""
+
+    __slots__ = ("names", "handlers", "statuses", "durations", "timeouts", "started",
+                 "order", "queue", "timed", "slow", "walkers", "active", "closed", "outstanding",
+                 "lock", "done", "threadlocals", "context")
+
+    def __init__(self, names: List[Any], handlers: List[Any], timeouts: List[float],
+                 started: float) -> None:
+        n = len(handlers)
+        self.names = names
+        self.handlers = handlers
+        self.statuses: List[Any] = [PENDING] * n
+        self.durations: List[Optional[float]] = [None] * n
+        self.timeouts = timeouts
+        self.started = started
+        self.order: Sequence[int] = ()  # what the walkers run, in this order
+        self.queue: Iterator[int] = iter(())  # the walkers' shared iterator over it
+        self.timed = True
+        self.slow: List[int] = []  # handlers seen taking SLOW_SECONDS or more
+        self.walkers = 0  # submitted and not finished
+        self.active = 0  # inside walk() since before the job was closed
+        self.closed = False  # the request gave up
+        self.outstanding: List[int] = []  # still running when it gave up
+        self.lock = threading.Lock()
+        self.done = threading.Event()
+        # Pyramid's threadlocals and the context variables of the request's
+        # thread, for handlers that use them on the walkers' threads.
+        self.threadlocals: Optional[Dict[str, Any]] = None
+        self.context: Optional[contextvars.Context] = None
+
+    def deadline(self, i: int) -> float:
+        return self.started + self.timeouts[i]
+
+    def walk(self) -> bool:
+        """Run handlers from the queue (a pool task); ``True`` when the
+        request gave up on this walker while it ran (its thread is detached)."""
+        with self.lock:
+            if self.closed:
+                self.walkers -= 1
+                return False
+            self.active += 1
+        if self.threadlocals is not None:
+            threadlocal_manager.push(self.threadlocals)
+        try:
+            if self.context is None:
+                self.walk_here()
+            else:  # a copy each: one context cannot be entered by two threads
+                self.context.copy().run(self.walk_here)
+        finally:
+            if self.threadlocals is not None:
+                threadlocal_manager.pop()
+            with self.lock:
+                self.active -= 1
+                self.walkers -= 1
+                if self.walkers == 0 and not length_hint(self.queue):
+                    self.done.set()
+                detached = self.closed
+        return detached
+
+    def walk_here(self, catch: Any = BaseException) -> None:
+        """Call the queued handlers in this thread; ``catch`` is what a
+        handler may raise and still be reported (the rest propagates)."""
+        # The hot loop: a thousand cheap handlers go through here per request,
+        # so no locks, at most one clock reading per handler, and a plain
+        # dict with a valid state is accepted inline. Walkers share one
+        # iterator: under the GIL each next() hands an index to one of them.
+        handlers = self.handlers
+        statuses = self.statuses
+        durations = self.durations
+        slow = self.slow
+        valid = VALID_STATES
+        timed = self.timed
+        clock = time.perf_counter
+        then = clock()
+        for i in self.queue:
+            try:
+                result = handlers[i]()
+            except catch as exc:
+                result = failed(self.names[i], exc)
+            if timed:
+                now = clock()
+                took = durations[i] = now - then
+                then = now
+                if took >= SLOW_SECONDS:
+                    slow.append(i)
+            try:
+                if (type(result) is not dict or type(state := result["state"]) is not str
+                        or state not in valid):
+                    result = checked(result)
+            except BaseException:  # noqa: B036 - no state, unhashable, a broken __eq__
+                result = checked(result)
+            statuses[i] = result
+
+
+class StatusEvaluator:
+    """Runs status handlers for the views of one app.
+
+    :param timeout: seconds a handler may take unless its options say otherwise.
+    :param max_workers: most threads running handlers at once (threads left
+        in handlers past their deadline do not count).
+    :param concurrent: ``False`` calls the handlers one after the other in
+        the calling thread, as 1.0 did: for handlers bound to the request's
+        thread. Failures are still isolated, but nothing can time out, and
+        ``KeyboardInterrupt`` or ``SystemExit`` propagate.
+    """
+
+    def __init__(self, timeout: float = DEFAULT_TIMEOUT,
+                 max_workers: int = DEFAULT_MAX_WORKERS, concurrent: bool = True) -> None:
+        self.timeout = float(timeout)
+        self.max_workers = int(max_workers)
+        self.concurrent = bool(concurrent)
+        self._states: Dict[Any, HandlerState] = {}
+        self._live: Dict[Job, None] = {}  # jobs whose walkers may still write
+        self._after_fork()
+
+    def _after_fork(self) -> None:
+        # The pool's threads and the parent's other requests did not come
+        # along into a child process; their runs will never end here.
+        self._pid = os.getpid()
+        self._lock = threading.Lock()
+        self._pool: Optional[WorkerPool] = None
+        self._live.clear()
+
+    @property
+    def pool(self) -> WorkerPool:
+        if self._pool is None:
+            self._pool = WorkerPool(self.max_workers)
+        return self._pool
+
+    # ------------------------------------------------------------ runs in flight
+
+    def _in_flight(self) -> Dict[Tuple[Any, int], Tuple[Job, int]]:
+        """(name, id of the handler) -> (job, index) of each handler a live
+        job has not finished."""
+        # Keyed by the handler too: while the run of a replaced handler is
+        # still out, its successor's run is another one, and is shared.
+        found: Dict[Tuple[Any, int], Tuple[Job, int]] = {}
+        for job in list(self._live):
+            statuses = job.statuses
+            indices = job.outstanding if job.closed else range(len(statuses))
+            left = [i for i in indices if statuses[i] is PENDING]
+            if job.closed and not left:
+                del self._live[job]  # its last hung handler returned
+            for i in left:
+                # The job holds the handler: its id stays its own meanwhile.
+                found.setdefault((job.names[i], id(job.handlers[i])), (job, i))
+        return found
+
+    def running(self) -> List[Any]:
+        """Names of handlers still running past their deadline."""
+        now = time.perf_counter()
+        with self._lock:
+            return list(dict.fromkeys(name for (name, _), (job, i) in self._in_flight().items()
+                                      if job.deadline(i) <= now))
+
+    def in_flight(self) -> List[Any]:
+        """Names of handlers that a request is running or about to run."""
+        with self._lock:
+            return list(dict.fromkeys(name for name, _ in self._in_flight()))
+
+    # ------------------------------------------------------------ evaluation
+
+    def evaluate(self, names: List[Any], handlers: List[Any],
+                 options: Optional[Sequence[HandlerOptions]] = None,
+                 durations: bool = True, complete: bool = True) -> StatusReport:
+        """Run ``handlers`` (parallel to ``names`` and ``options``).
+
+        With ``durations=False`` handlers are not timed one by one (the
+        report's durations are ``None``), which makes a thousand trivial
+        handlers a third cheaper; handlers with options, or with anything
+        remembered about them, are timed anyway. ``complete`` says these
+        are all the handlers there are, so others can be forgotten.
+        """
+        if self._pid != os.getpid():
+            self._after_fork()
+        job = Job(names, handlers, self._timeouts(options, len(handlers)),
+                  time.perf_counter())
+        with self._lock:
+            job.timed = durations or options is not None or bool(self._states)
+            shared, first, ttls = self._plan(job, options, complete)
+            live = self.concurrent and bool(job.walkers or shared)
+            if live:
+                self._live[job] = None
+                if job.walkers:
+                    job.threadlocals = threadlocal_manager.get()
+                    job.context = contextvars.copy_context()
+                    self._start(job)
+        if not self.concurrent:
+            job.walk_here(catch=Exception)
+        elif live:
+            try:
+                self._wait(job, shared, ttls)
+            finally:
+                self._give_up(job, shared, ttls)
+        report = self._report(job)
+        if job.slow or first or ttls:
+            self._learn(job, report, first, ttls)
+        return report
+
+    def _timeouts(self, options: Optional[Sequence[HandlerOptions]], n: int) -> List[float]:
+        default = self.timeout
+        if options is None:
+            return [default] * n
+        return [default if o.timeout is None else o.timeout for o in options]
+
+    def _plan(self, job: Job, options: Optional[Sequence[HandlerOptions]],
+              complete: bool) -> Tuple[List[_Shared], List[int], Dict[int, float]]:
+        """Fill in what needs no run, share what runs elsewhere, queue the rest.
+
+        Returns the shared runs, the handlers known to be slow, and the ttl
+        of each handler that has one.
+        """
+        shared: List[_Shared] = []
+        first: List[int] = []
+        ttls: Dict[int, float] = {}
+        states = self._states
+        if not states and options is None and not self._live:
+            order: Sequence[int] = range(len(job.handlers))  # the common case
+        else:
+            now = job.started
+            running = self._in_flight() if self._live and self.concurrent else {}
+            rest: List[int] = []
+            statuses = job.statuses
+            for i, name in enumerate(job.names):
+                handler = job.handlers[i]
+                state = states.get(name)
+                if state is not None and state.handler is not handler:
+                    del states[name]  # another handler under that name now
+                    state = None
+                ttl = None if options is None else options[i].ttl
+                if ttl is not None:
+                    ttls[i] = ttl
+                    if state is not None and state.cached is not None and state.expires > now:
+                        statuses[i] = state.cached
+                        job.durations[i] = state.cached_duration
+                        del ttls[i]
+                        continue
+                elif state is not None and state.cached is not None:
+                    # Registered again without its ttl: the cached result
+                    # must not come back with a ttl later, nor keep every
+                    # request off the common case.
+                    state.cached = state.cached_duration = None
+                    if not state.slow:
+                        del states[name]
+                        state = None
+                run = running.get((name, id(handler)))
+                if run is not None:
+                    other, j = run
+                    deadline = other.deadline(j)
+                    if deadline <= now:
+                        statuses[i] = timed_out(job.timeouts[i], still_running=True)
+                        ttls.pop(i, None)  # not an answer: cache none
+                    else:
+                        statuses[i] = SHARED
+                        shared.append(_Shared(i, other, j, min(deadline, job.deadline(i))))
+                    continue
+                (first if state is not None and state.slow else rest).append(i)
+            order = first + rest
+            if complete and len(states) > len(job.names):
+                known = set(job.names)
+                for name in [n for n in states if n not in known]:
+                    del states[name]
+        job.order = order
+        job.queue = iter(order)
+        # One walker for the queue, and one of its own for each slow handler.
+        job.walkers = min(len(first) + 1, len(order))
+        return shared, first, ttls
+
+    def _start(self, job: Job) -> None:
+        wanted, job.walkers = job.walkers, 0
+        for n in range(wanted):
+            # The first walker waits for a thread if need be; the others
+            # start only where a thread is free.
+            if not self._add_walker(job, force=n == 0):
+                break
+
+    def _add_walker(self, job: Job, force: bool = False) -> bool:
+        with job.lock:
+            if job.closed:
+                return False
+            job.walkers += 1
+        if self.pool.submit(job.walk, force):
+            return True
+        with job.lock:
+            job.walkers -= 1
+        return False
+
+    def _wait(self, job: Job, shared: List[_Shared], ttls: Dict[int, float]) -> None:
+        """Wait for the job's walkers and the shared runs, until the deadlines."""
+        clock = time.perf_counter
+        statuses = job.statuses
+        own_done = not job.walkers
+        queued = length_hint(job.queue)
+        taken = 0  # handlers up to this position of the queue were handed out
+        grow = 1
+        tick = FIRST_TICK_SECONDS
+        while True:
+            if not own_done:
+                own_done = job.done.wait(tick)
+            else:  # only shared runs are left: look at them again soon
+                time.sleep(tick)
+            now = clock()
+            if shared:
+                shared[:] = self._collect(job, shared, ttls, now)
+            if own_done and not shared:
+                return
+            out = [job.deadline(i) for i, s in enumerate(statuses) if s is PENDING]
+            latest = max(out + [s.deadline for s in shared], default=now)
+            if now >= latest:
+                return
+            if not own_done:
+                before, queued = queued, length_hint(job.queue)
+                if not job.timed:  # nothing else will tell which ones are slow
+                    now_taken = len(job.order) - queued
+                    job.slow.extend(i for i in job.order[taken:now_taken]
+                                    if statuses[i] is PENDING)
+                    taken = now_taken
+                if queued and queued >= before:  # no walker got to a new handler
+                    for _ in range(min(grow, queued)):
+                        if not self._add_walker(job):
+                            break
+                    grow *= 2
+            tick = min(SLOW_SECONDS if queued else max(2 * tick, SLOW_SECONDS),
+                       MAX_TICK_SECONDS, latest - now)
+
+    def _collect(self, job: Job, shared: List[_Shared], ttls: Dict[int, float],
+                 now: float) -> List[_Shared]:
+        """Take the results of shared runs that ended; return the others."""
+        waiting = []
+        for s in shared:
+            status = s.job.statuses[s.other]
+            if status is PENDING and s.deadline > now:
+                waiting.append(s)
+                continue
+            if status is PENDING or status is SKIPPED:
+                status = timed_out(job.timeouts[s.mine])
+                ttls.pop(s.mine, None)
+            job.statuses[s.mine] = status
+            job.durations[s.mine] = s.job.durations[s.other]
+        return waiting
+
+    def _give_up(self, job: Job, shared: List[_Shared], ttls: Dict[int, float]) -> None:
+        """Stop the job's walkers from starting anything more; remember what
+        still runs, so that no later request starts it again."""
+        for s in shared:  # runs of other jobs still out: too late
+            job.statuses[s.mine] = timed_out(job.timeouts[s.mine])
+            ttls.pop(s.mine, None)
+        with self._lock:
+            if not job.done.is_set() and job.walkers:
+                with job.lock:
+                    job.closed = True
+                    for i in job.queue:  # empties the shared iterator
+                        job.statuses[i] = SKIPPED
+                    active = job.active
+                if active:
+                    self.pool.detach(active)
+                job.outstanding = [i for i, s in enumerate(job.statuses) if s is PENDING]
+            if not job.outstanding:
+                self._live.pop(job, None)
+
+    def _report(self, job: Job) -> StatusReport:
+        """The report: results, and "timed out" for what has none."""
+        if not job.closed:  # every walker finished: every result is there
+            return StatusReport(job.names, job.statuses, job.durations)
+        # Copies: late results go into the job only.
+        statuses = list(job.statuses)
+        durations = list(job.durations)
+        elapsed = time.perf_counter() - job.started
+        for i, status in enumerate(statuses):
+            if status is PENDING or status is SKIPPED:
+                statuses[i] = timed_out(job.timeouts[i])
+                durations[i] = elapsed
+        return StatusReport(job.names, statuses, durations)
+
+    def _learn(self, job: Job, report: StatusReport, first: List[int],
+               ttls: Dict[int, float]) -> None:
+        """Remember slow handlers (and forget those no longer slow); cache
+        results with a ttl."""
+        now = time.perf_counter()
+        names = job.names
+        with self._lock:
+            states = self._states
+
+            def state(i: int) -> HandlerState:
+                found = states.get(names[i])
+                if found is None or found.handler is not job.handlers[i]:
+                    found = states[names[i]] = HandlerState(job.handlers[i])
+                return found
+
+            for i in first:
+                took = report.durations[i]
+                if took is not None and took < SLOW_SECONDS and job.statuses[i] is not PENDING:
+                    found = state(i)
+                    found.slow = False
+                    if found.cached is None:
+                        del states[names[i]]
+            for i in job.slow + job.outstanding:
+                state(i).slow = True
+            for i, ttl in ttls.items():
+                if job.statuses[i] is not PENDING and job.statuses[i] is not SKIPPED:
+                    found = state(i)
+                    found.cached = report.statuses[i]
+                    found.cached_duration = report.durations[i]
+                    found.expires = now + ttl

@@ -1,0 +1,141 @@
+"""The process-wide handler registry of lovely-ws-status 1.0.
+
+:data:`STATUS_HANDLERS` and the functions around it are 1.0's API, kept as
+they were: handlers registered here are seen by every app in the process.
+Handlers registered with ``config.add_status_handler`` or the
+``svcstatus.handlers`` setting belong to their app instead (see
+:mod:`.appstatus`). This module's globals are the only ones of the package.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Optional, Tuple
+
+from .settings import seconds
+
+__all__: List[str] = [
+    "STATUS_HANDLERS",
+    "addStatusHandler",
+    "removeStatusHandler",
+    "getStatus",
+    "isInState",
+    "waitForStatus",
+]
+
+#: A status handler: called without arguments, returns a dict with ``'state'``.
+StatusHandler = Callable[[], Mapping[str, Any]]
+
+#: Every handler registered with :func:`addStatusHandler`, by name. Every
+#: app in the process reads it at request time, so
+#: ``STATUS_HANDLERS.clear()`` unregisters everything (test suites rely on it).
+STATUS_HANDLERS: Dict[str, StatusHandler] = {}
+
+
+class HandlerOptions(NamedTuple):
+    """What a registration says about running one handler."""
+
+    timeout: Optional[float] = None
+    ttl: Optional[float] = None
+
+
+NO_OPTIONS = HandlerOptions()
+
+
+def handler_options(timeout: Any = None, ttl: Any = None, text: bool = False) -> HandlerOptions:
+    """Checked :class:`HandlerOptions`; :class:`TypeError` or :class:`ValueError` if bad.
+
+    ``text`` accepts numbers written as text, as settings are.
+    """
+    return HandlerOptions(
+        None if timeout is None else seconds(timeout, "timeout", text=text),
+        None if ttl is None else seconds(ttl, "ttl", allow_zero=True, text=text),
+    )
+
+
+# name -> (handler, options). Options apply only while the same handler object
+# is still registered under that name, so ``STATUS_HANDLERS.clear()`` or a
+# direct ``STATUS_HANDLERS[name] = other`` can never leave stale options behind.
+_OPTIONS: Dict[str, Tuple[StatusHandler, HandlerOptions]] = {}
+
+
+def global_options(name: str, handler: StatusHandler) -> HandlerOptions:
+    """The options given to :func:`addStatusHandler` with ``handler`` under ``name``."""
+    entry = _OPTIONS.get(name)
+    if entry is not None and entry[0] is handler:
+        return entry[1]
+    return NO_OPTIONS
+
+
+def has_global_options() -> bool:
+    """Whether any handler was registered here with options."""
+    return bool(_OPTIONS)
+
+
+def addStatusHandler(
+    name: str,
+    handler: StatusHandler,
+    timeout: Optional[float] = None,
+    ttl: Optional[float] = None,
+) -> None:
+    """Register ``handler`` under ``name``, replacing any handler of that name.
+
+    :param handler: a callable without arguments returning a dict with at
+        least ``'state'`` (:data:`OK`, :data:`YELLOW` or :data:`RED`).
+    :param timeout: seconds the status views wait for this handler before
+        reporting it :data:`RED`; ``None`` uses the ``svcstatus.timeout``
+        setting.
+    :param ttl: seconds a result may be reused by the status views; ``None``
+        (the default) calls the handler on every request.
+    """
+    if not callable(handler):
+        raise TypeError(f"status handler {name!r} is not callable: {handler!r}")
+    options = handler_options(timeout, ttl)
+    if options == NO_OPTIONS:
+        _OPTIONS.pop(name, None)
+    else:
+        _OPTIONS[name] = (handler, options)
+    STATUS_HANDLERS[name] = handler
+
+
+def removeStatusHandler(name: str) -> None:
+    """Unregister the handler ``name``; :class:`KeyError` if there is none."""
+    del STATUS_HANDLERS[name]
+    _OPTIONS.pop(name, None)
+
+
+def getStatus(name: str) -> Mapping[str, Any]:
+    """Call the handler ``name`` and return its dict; :class:`KeyError` if unknown."""
+    return STATUS_HANDLERS[name]()
+
+
+def isInState(name: str, state: str) -> bool:
+    """True when the handler ``name`` reports ``state``; :class:`KeyError` if unknown."""
+    return getStatus(name).get("state") == state
+
+
+def waitForStatus(
+    name: str,
+    state: str,
+    interval: float = 1,
+    timeout: Optional[float] = None,
+    raiseOnKeyError: bool = False,
+) -> bool:
+    """Poll :func:`isInState` every ``interval`` seconds until it is true.
+
+    Returns ``True`` once the handler reports ``state``, or ``False`` when
+    ``timeout`` seconds have passed first (``None`` waits forever). A name that
+    is not registered (yet) counts as "not yet", unless ``raiseOnKeyError``.
+    """
+    # time.time(), as in 1.0: test suites fake it (with time.sleep) to
+    # reach the timeout without waiting.
+    start = time.time()
+    while True:
+        try:
+            if isInState(name, state):
+                return True
+        except KeyError:
+            if raiseOnKeyError:
+                raise
+        if timeout is not None and time.time() - start >= timeout:
+            return False
+        time.sleep(interval)

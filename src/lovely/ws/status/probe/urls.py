@@ -1,0 +1,156 @@
+"""Probe store URLs: ``memory``, ``file:///path``, ``redis://host:port/db``."""
+from __future__ import annotations
+
+import os
+from typing import Any, List, Optional, Union
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
+
+from ..text import redact_url
+from .filestore import FileStore
+from .redisstore import DEFAULT_REDIS_KEY, DEFAULT_REDIS_TIMEOUT, RedisStore
+
+__all__: List[str] = []
+
+
+class _Spec:
+    __slots__ = ("kind", "path", "url", "key", "timeout")
+
+    def __init__(
+        self,
+        kind: str,
+        path: str = "",
+        url: str = "",
+        key: str = DEFAULT_REDIS_KEY,
+        timeout: float = DEFAULT_REDIS_TIMEOUT,
+    ) -> None:
+        self.kind = kind
+        self.path = path
+        self.url = url
+        self.key = key
+        self.timeout = timeout
+
+
+_OWN_REDIS_PARAMETERS = ("key", "timeout")
+
+
+def parse_store_url(value: Any) -> Any:
+    """Check a store URL without touching the backend; :class:`ValueError` if bad.
+
+    Accepted: ``memory`` (also ``memory://`` or empty), ``file:///absolute/path``
+    (the directory must exist) and ``redis://host:port/db`` (also
+    ``rediss://`` and ``unix:///path/to/socket``) with the optional query
+    parameters ``key`` (the Redis key, default :data:`DEFAULT_REDIS_KEY`),
+    ``timeout`` (seconds, default :data:`DEFAULT_REDIS_TIMEOUT`) and any
+    connection parameter redis-py accepts in a URL.
+    """
+    if value is None:
+        return _Spec("memory")
+    if not isinstance(value, str):
+        raise ValueError(f"expected a store URL, got {value!r}")
+    text = value.strip()
+    if text in ("", "memory", "memory:", "memory://"):
+        return _Spec("memory")
+    parts = urlsplit(text)
+    scheme = parts.scheme.lower()
+    if scheme == "file":
+        return _parse_file(text, parts)
+    if scheme in ("redis", "rediss", "unix"):
+        return _parse_redis(text, parts)
+    hint = ""
+    if text.startswith("/"):
+        hint = f" (for a file, write file://{text})"
+    raise ValueError(
+        f"{redact_url(text)!r} is not a probe store: expected 'memory', "
+        f"'file:///absolute/path' or 'redis://host:port/db'{hint}"
+    )
+
+
+def _parse_file(text: str, parts: Any) -> _Spec:
+    if parts.netloc not in ("", "localhost"):
+        raise ValueError(
+            f"{text!r}: a file URL needs three slashes and an absolute path "
+            f"(file:///var/run/app/probe), not the host {parts.netloc!r}"
+        )
+    if parts.query or parts.fragment:
+        raise ValueError(f"{text!r}: a file URL takes no query or fragment")
+    path = unquote(parts.path)
+    if "\x00" in path:
+        # The directory check below would pass, then every os.stat() of the
+        # store would raise ValueError: a 500 on each request.
+        raise ValueError(f"{text!r}: the path contains a NUL byte (%00)")
+    if not path.startswith("/") or path.endswith("/"):
+        raise ValueError(f"{text!r}: expected file:///absolute/path/of/the/file")
+    directory = os.path.dirname(path)
+    if not os.path.isdir(directory):
+        raise ValueError(f"{text!r}: the directory {directory} does not exist")
+    if os.path.isdir(path):
+        raise ValueError(f"{text!r}: {path} is a directory, not a file")
+    return _Spec("file", path=path)
+
+
+def _parse_redis(text: str, parts: Any) -> _Spec:
+    # Messages show the URL without its password: they reach logs and the
+    # output of the console scripts.
+    shown = redact_url(text)
+    try:
+        from redis.connection import URL_QUERY_ARGUMENT_PARSERS, parse_url
+    except ImportError:
+        raise ValueError(
+            f"{shown!r}: the Redis store needs redis-py "
+            "(pip install 'lovely-ws-status[redis]')"
+        ) from None
+    try:
+        port = parts.port  # raises ValueError for a bad port
+    except ValueError:
+        port = -1
+    if port is not None and not 0 < port < 65536:
+        # redis-py takes port 0 for "no port" and connects to 6379.
+        raise ValueError(f"{shown!r}: the port must be a number from 1 to 65535")
+    if parts.scheme != "unix" and not parts.hostname:
+        raise ValueError(f"{shown!r}: the Redis URL names no host")
+    if parts.scheme != "unix" and parts.path.strip("/"):
+        if not parts.path.strip("/").isdigit():
+            raise ValueError(f"{shown!r}: the database must be a number, as in redis://host:6379/0")
+    key = DEFAULT_REDIS_KEY
+    timeout = DEFAULT_REDIS_TIMEOUT
+    rest = []
+    for name, val in parse_qsl(parts.query, keep_blank_values=True):
+        if name == "key":
+            if not val:
+                raise ValueError(f"{shown!r}: the key must not be empty")
+            key = val
+        elif name == "timeout":
+            try:
+                timeout = float(val)
+            except ValueError:
+                timeout = -1.0
+            if not 0 < timeout < float("inf"):
+                raise ValueError(f"{shown!r}: timeout must be a positive number")
+        elif name in URL_QUERY_ARGUMENT_PARSERS:
+            rest.append((name, val))
+        else:
+            known = set(_OWN_REDIS_PARAMETERS) | set(URL_QUERY_ARGUMENT_PARSERS)
+            raise ValueError(
+                f"{shown!r}: unknown parameter {name!r}; known: "
+                + ", ".join(sorted(known))
+            )
+    # Rebuilt by hand: urlunsplit() turns unix:///path into unix:/path.
+    url = text.split("#", 1)[0].split("?", 1)[0]
+    if rest:
+        url += "?" + urlencode(rest)
+    try:
+        parse_url(url)  # type: ignore[no-untyped-call]
+    except ValueError as exc:
+        raise ValueError(f"{shown!r}: {exc}") from None
+    return _Spec("redis", url=url, key=key, timeout=timeout)
+
+
+def open_store(url: Optional[str]) -> Optional[Union[FileStore, RedisStore]]:
+    """The store for ``url`` (see :func:`parse_store_url`); ``None`` for
+    ``memory``, which is 1.0's text in this process. :class:`ValueError` if bad."""
+    spec = parse_store_url(url)
+    if spec.kind == "file":
+        return FileStore(spec.path)
+    if spec.kind == "redis":
+        return RedisStore(spec.url, key=spec.key, timeout=spec.timeout)
+    return None
