@@ -2,25 +2,51 @@ from __future__ import annotations
 
 import pytest
 
-from lovely.ws import status
-from lovely.ws.status import evaluation, probestatus, stores
+from pyramid.registry import global_registry
 
+from lovely.ws.status import STATUS_HANDLERS, handlers, probestatus
+from lovely.ws.status.appstatus import IAppStatus
+
+from .helpers import Blocked
 from .servers import PostgresServer, RedisServer
+
+
+#: Fixtures that start a server process: a test using one is a server test.
+SERVER_FIXTURES = {"redis_server", "postgres_server", "postgres"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if SERVER_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.server)
+
+
+def _reset() -> None:
+    STATUS_HANDLERS.clear()
+    # And their options: stale ones would make every later evaluation
+    # look up options (and time every handler).
+    handlers._OPTIONS.clear()
+    probestatus.RESPONSE_BODY = "OK"
+    # What views called without an app (a bare DummyRequest) keep on
+    # Pyramid's global registry.
+    global_registry.unregisterUtility(provided=IAppStatus)
 
 
 @pytest.fixture(autouse=True)
 def clean_registry():
     """Each test starts without handlers, with the probe at OK."""
-    status.STATUS_HANDLERS.clear()
-    status.HANDLER_OPTIONS.clear()
-    probestatus.RESPONSE_BODY = "OK"
-    stores.stop_draining()
+    _reset()
     yield
-    status.STATUS_HANDLERS.clear()
-    status.HANDLER_OPTIONS.clear()
-    probestatus.RESPONSE_BODY = "OK"
-    stores.stop_draining()
-    evaluation._default_evaluator = None
+    _reset()
+
+
+@pytest.fixture
+def blocked():
+    """A :class:`helpers.Blocked` handler, released at teardown so that no
+    thread stays behind in it."""
+    handler = Blocked()
+    yield handler
+    handler.release.set()
 
 
 @pytest.fixture

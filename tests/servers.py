@@ -71,19 +71,69 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def wait_until_ready(ready: Callable[[], bool], what: str,
+                     proc: Optional[subprocess.Popen] = None, timeout: float = 60.0) -> None:
+    """Wait until ``ready()`` says the server answers as it should.
+
+    An open port is not enough: Prometheus answers 503 until it is ready,
+    gunicorn accepts connections before its workers run. ``proc`` is the
+    server's process: its end fails the wait at once.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with {proc.returncode} before it was ready")
+        try:
+            if ready():
+                return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what} was not ready after {timeout} s")
+        time.sleep(0.05)
+
+
+def http_ready(url: str, status: int = 200) -> Callable[[], bool]:
+    """A readiness check: ``GET url`` answers ``status``."""
+    import urllib.error
+    import urllib.request
+
+    def ready() -> bool:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                return response.status == status
+        except urllib.error.HTTPError as exc:
+            return exc.code == status
+        except urllib.error.URLError:
+            return False
+
+    return ready
+
+
+def redis_ready(port: int) -> Callable[[], bool]:
+    """A readiness check: the Redis server answers ``PING`` (with ``PONG``,
+    or that it wants a password first)."""
+
+    def ready() -> bool:
+        with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(64).startswith((b"+PONG", b"-NOAUTH"))
+
+    return ready
+
+
 def wait_for_port(
     port: int, timeout: float = 20.0, proc: Optional[subprocess.Popen] = None
 ) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode} before listening on {port}")
+    """Wait until something listens on ``port`` (for servers with no better
+    sign of readiness than their socket, such as a bare TCP peer)."""
+
+    def listening() -> bool:
         with socket.socket() as sock:
             sock.settimeout(0.2)
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
+            return sock.connect_ex(("127.0.0.1", port)) == 0
+
+    wait_until_ready(listening, f"the server on port {port}", proc, timeout)
 
 
 def stop_process(proc: subprocess.Popen, timeout: float = 10.0) -> None:
@@ -115,7 +165,7 @@ class RedisServer:
              "--save", "", "--appendonly", "no", "--dir", self.dir],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
-        wait_for_port(self.port, proc=self.proc)
+        wait_until_ready(redis_ready(self.port), "redis-server", self.proc)
         return self
 
     def stop(self) -> None:
@@ -201,11 +251,14 @@ class PostgresServer:
 
 
 @contextlib.contextmanager
-def serve_wsgi(app, threads: int = 4) -> Iterator[str]:
-    """Serve ``app`` with waitress on a loopback port; yields the base URL."""
+def serve_wsgi(app, threads: int = 4, **options) -> Iterator[str]:
+    """Serve ``app`` with waitress on a loopback port; yields the base URL.
+
+    ``options`` go to waitress (``trusted_proxy=...``, for example).
+    """
     from waitress.server import create_server
 
-    server = create_server(app, host="127.0.0.1", port=0, threads=threads)
+    server = create_server(app, host="127.0.0.1", port=0, threads=threads, **options)
     port = int(server.effective_port)  # a str in waitress 3
     stop = threading.Event()
 

@@ -1,7 +1,7 @@
 """The installed ``pstatus`` and ``pprobe`` scripts, run as subprocesses.
 
-They load ``tests/ini/scripts.ini`` (the app factory is
-:mod:`tests.scripts_app`) exactly as an operator, a Docker ``HEALTHCHECK``
+They load ``tests/scripts/scripts.ini`` (the app factory is
+:mod:`tests.scripts.app`) exactly as an operator, a Docker ``HEALTHCHECK``
 or a Kubernetes exec probe would.
 """
 
@@ -19,10 +19,13 @@ from typing import List, Optional
 
 import pytest
 
-from .servers import IN_CI, free_port, need_binary, stop_process, wait_for_port
+from ..servers import IN_CI, free_port, http_ready, need_binary, stop_process, wait_until_ready
 
-ROOT = Path(__file__).resolve().parent.parent
-INI = ROOT / "tests" / "ini" / "scripts.ini"
+pytestmark = pytest.mark.server
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+INI = HERE / "scripts.ini"
 
 
 def script(name: str) -> str:
@@ -38,7 +41,7 @@ def script(name: str) -> str:
 def environ(**extra: str) -> dict:
     env = dict(os.environ)
     env.pop("NO_COLOR", None)
-    # tests.scripts_app must be importable by the app factory.
+    # tests.scripts.app must be importable by the app factory.
     env["PYTHONPATH"] = os.pathsep.join(
         [str(ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
     )
@@ -159,7 +162,7 @@ def test_unknown_only_name_exits_3():
     "args, message",
     [
         ([uri("bad")], "SettingsError: unknown setting 'svcstatus.timeuot'"),
-        ([str(ROOT / "tests" / "ini" / "missing.ini")], "FileNotFoundError"),
+        ([str(HERE / "missing.ini")], "FileNotFoundError"),
         ([uri("nosuchapp")], "LookupError"),
         ([uri(), "cache=OK"], "'database'"),  # a config var is missing
     ],
@@ -273,7 +276,7 @@ def test_pprobe_drains_every_gunicorn_worker(tmp_path):
         stderr=subprocess.DEVNULL,
     )
     try:
-        wait_for_port(port, proc=server)
+        wait_until_ready(http_ready(f"http://127.0.0.1:{port}/probe_status"), "gunicorn", server)
 
         def answers() -> set:
             # Fresh connections, so both workers get their turn.
@@ -333,3 +336,64 @@ def test_pprobe_rejects_a_bad_text():
     result = run("pprobe", uri("memory"), "--off", "x" * 2000)
     assert result.returncode == 64
     assert "at most 1024" in result.stderr
+
+
+# ------------------------------------------- output nobody reads, or worse
+
+
+@pytest.fixture
+def red_ini(tmp_path):
+    """An app with one RED handler and a probe file that says OK."""
+    ini = tmp_path / "app.ini"
+    ini.write_text(
+        "[app:main]\n"
+        "use = call:tests.scripts.app:main\n"
+        f"probestatus.store = file://{tmp_path}/probe\n"
+        "scripts_app.states =\n"
+        "    database = RED\n"
+    )
+    return str(ini)
+
+
+@pytest.mark.parametrize("name, argv, code", [("pstatus", [], 2), ("pprobe", ["--show"], 0)])
+def test_exit_code_is_kept_when_stdout_is_a_broken_pipe(red_ini, name, argv, code):
+    # `pstatus app.ini | true`, or a health check runner that stopped
+    # reading: the exit code must still be the state (1 is YELLOW).
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        proc = subprocess.run(
+            [script(name), red_ini, *argv], stdout=write_end,
+            stderr=subprocess.PIPE, text=True, env=environ(), cwd=str(ROOT), timeout=120,
+        )
+    finally:
+        os.close(write_end)
+    assert "Traceback" not in proc.stderr
+    assert proc.returncode == code, proc.stderr
+
+
+@pytest.mark.parametrize("name, argv, code", [("pstatus", [], 2), ("pprobe", ["--show"], 0)])
+def test_exit_code_is_kept_when_stdout_is_closed(red_ini, name, argv, code):
+    # `pstatus app.ini >&-`: sys.stdout is None.
+    proc = subprocess.run(
+        ["sh", "-c", 'exec "$0" "$@" >&-', script(name), red_ini, *argv],
+        stderr=subprocess.PIPE, text=True, env=environ(), cwd=str(ROOT), timeout=120,
+    )
+    assert "Traceback" not in proc.stderr
+    assert proc.returncode == code, proc.stderr
+
+
+def test_pprobe_escapes_control_characters_of_the_stored_text(tmp_path):
+    # The store holds what anybody with write access to the file (or the
+    # Redis key) put there, past the checks of POST and --off: escape
+    # sequences must not reach the operator's terminal.
+    ini = tmp_path / "app.ini"
+    ini.write_text(
+        "[app:main]\nuse = call:tests.scripts.app:main\n"
+        f"probestatus.store = file://{tmp_path}/probe\n"
+    )
+    (tmp_path / "probe").write_bytes(b"maintenance\x1b]0;pwned\x07\x1b[2J")
+    result = run("pprobe", str(ini))
+    assert result.returncode == 1, result.stderr
+    assert "\x1b" not in result.stdout and "\x07" not in result.stdout
+    assert result.stdout.startswith("maintenance\\x1b]0;pwned")

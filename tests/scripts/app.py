@@ -1,4 +1,4 @@
-"""A small Pyramid app for the console script tests.
+"""A small Pyramid app for the console script tests (``scripts.ini``).
 
 ``scripts_app.states`` sets its handlers, one ``name = STATE`` per line:
 ``OK``, ``YELLOW`` and ``RED`` are returned as they are, ``RAISE`` makes

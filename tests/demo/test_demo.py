@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 from webtest import TestApp
 
-from .servers import free_port, stop_process, wait_for_port
+from ..helpers import PATIENCE
+from ..servers import free_port, http_ready, stop_process, wait_until_ready
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "examples" / "demo"
 
 demo = pytest.importorskip(
@@ -75,9 +76,10 @@ def test_worker_reports_through_the_mixin():
     from lovely.ws.status import STATUS_HANDLERS, waitForStatus
 
     STATUS_HANDLERS["worker"] = worker
-    assert waitForStatus("worker", "OK", interval=0.01, timeout=5)
+    assert waitForStatus("worker", "OK", interval=0.01, timeout=PATIENCE)
 
 
+@pytest.mark.server
 def test_pserve_serves_the_demo_ini(tmp_path):
     """`python3 dev.py demo` runs exactly this: pserve on the demo's .ini."""
     pserve = shutil.which("pserve", path=os.path.dirname(sys.executable))
@@ -93,7 +95,7 @@ def test_pserve_serves_the_demo_ini(tmp_path):
         proc = subprocess.Popen([pserve, str(ini)],
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         try:
-            wait_for_port(port, timeout=60, proc=proc)
+            wait_until_ready(http_ready(f"http://127.0.0.1:{port}/probe_status"), "pserve", proc)
             break
         except RuntimeError:
             stop_process(proc)
@@ -138,6 +140,7 @@ def _script(name: str) -> str:
     return str(path)
 
 
+@pytest.mark.server
 def test_pstatus_and_pprobe_on_the_demo_ini(tmp_path):
     """The README's console-script commands, on the demo's own .ini."""
     ini = _demo_ini(tmp_path)

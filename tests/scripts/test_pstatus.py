@@ -1,4 +1,4 @@
-"""``pstatus`` and ``pprobe`` with a swapped ``bootstrap``, like Pyramid's tests.
+"""``pstatus`` with a swapped ``bootstrap``, as Pyramid's own script tests do.
 
 The swapped ``bootstrap`` returns the registry of a real Pyramid
 configuration (``Configurator`` + ``add_status_handler`` + commit); the
@@ -11,100 +11,40 @@ import io
 import json
 import os
 import pty
-import threading
-from typing import Any, Dict, List
+import signal
+from typing import Any, List
 
 import pytest
-from pyramid.config import Configurator
-from pyramid.interfaces import IRouter
-from pyramid.router import Router
 
-from lovely.ws.status import OK, RED, YELLOW
-from lovely.ws.status.scripts import pprobe, pstatus
+from lovely.ws.status import OK, RED, YELLOW, addStatusHandler
+from lovely.ws.status.appstatus import get_app_status
+from lovely.ws.status.probe.drain import Drainer
+from lovely.ws.status.scripts import pstatus
 
-
-class Bootstrap:
-    """Stands in for ``pyramid.paster.bootstrap``; records how it was called."""
-
-    def __init__(self, make_registry: Any) -> None:
-        self.make_registry = make_registry
-        self.calls: List[Any] = []
-        self.closed = 0
-
-    def __call__(self, config_uri: str, options: Any = None) -> Dict[str, Any]:
-        self.calls.append((config_uri, options))
-        registry = self.make_registry()
-
-        def closer() -> None:
-            self.closed += 1
-
-        return {"registry": registry, "closer": closer, "app": None, "root": None}
-
-
-def make_registry(settings: Any = None, **handlers: Any) -> Any:
-    config = Configurator(settings=settings or {})
-    config.include("lovely.ws.status.svcstatus")
-    config.include("lovely.ws.status.probestatus")
-    for name, handler in handlers.items():
-        config.add_status_handler(name, handler)
-    config.commit()
-    return config.registry
-
-
-def fixed(state: str, detail: Any = None) -> Any:
-    def handler() -> Dict[str, Any]:
-        status = {"state": state}
-        if detail is not None:
-            status["detail"] = detail
-        return status
-
-    return handler
-
-
-@pytest.fixture
-def swap(monkeypatch):
-    """``swap(registry_factory)`` installs a recording bootstrap in both scripts."""
-    logging_calls: List[Any] = []
-
-    def install(factory: Any) -> Bootstrap:
-        boot = Bootstrap(factory)
-        for cls in (pstatus.PStatusCommand, pprobe.PProbeCommand):
-            monkeypatch.setattr(cls, "bootstrap", staticmethod(boot))
-            monkeypatch.setattr(
-                cls,
-                "setup_logging",
-                staticmethod(
-                    lambda uri, global_conf=None: logging_calls.append(
-                        (uri, global_conf)
-                    )
-                ),
-            )
-        boot.logging_calls = logging_calls
-        return boot
-
-    return install
+from ..helpers import fixed
+from .bootstrap import make_registry
 
 
 @pytest.fixture(autouse=True)
-def no_colour_env(monkeypatch):
+def colour_environment(monkeypatch):
+    """A terminal that can show colours, without ``NO_COLOR``."""
     monkeypatch.delenv("NO_COLOR", raising=False)
     monkeypatch.setenv("TERM", "xterm")
 
 
 def three(**extra: Any) -> Any:
+    """A registry factory with one handler in each state."""
     return lambda: make_registry(
-        database=fixed(OK, "connected"),
-        cache=fixed(YELLOW, "evictions are high"),
-        queue=fixed(RED, "broker unreachable"),
+        database=fixed(state=OK, detail="connected"),
+        cache=fixed(state=YELLOW, detail="evictions are high"),
+        queue=fixed(state=RED, detail="broker unreachable"),
         **extra,
     )
 
 
-# ---------------------------------------------------------------- pstatus
-
-
 def test_all_ok_prints_a_table_and_exits_0(swap, capsys):
-    boot = swap(lambda: make_registry(database=fixed(OK, "connected"), disk=fixed(OK)))
+    boot = swap(lambda: make_registry(database=fixed(state=OK, detail="connected"),
+                                      disk=fixed(state=OK)))
     assert pstatus.main(["pstatus", "production.ini"]) == 0
     out, err = capsys.readouterr()
     assert out == (
@@ -131,7 +71,7 @@ def test_all_ok_prints_a_table_and_exits_0(swap, capsys):
     ],
 )
 def test_exit_code_is_the_worst_state(swap, capsys, states, code):
-    swap(lambda: make_registry(a=fixed(states[0]), b=fixed(states[1])))
+    swap(lambda: make_registry(a=fixed(state=states[0]), b=fixed(state=states[1])))
     assert pstatus.main(["pstatus", "app.ini"]) == code
     assert (
         capsys.readouterr()
@@ -170,27 +110,33 @@ def test_failing_and_invalid_handlers_are_red(swap, capsys):
     assert "nonsense  RED    invalid status: state 'GREENISH' is not one of OK" in out
 
 
-def test_handlers_run_under_the_configured_timeout(swap, capsys):
-    release = threading.Event()
-
-    def stuck():
-        release.wait(60)
-        return {"state": OK}
-
-    swap(
-        lambda: make_registry({"svcstatus.timeout": "0.2"}, stuck=stuck, fine=fixed(OK))
-    )
-    try:
-        assert pstatus.main(["pstatus", "app.ini"]) == 2
-    finally:
-        release.set()
+def test_handlers_run_under_the_configured_timeout(swap, capsys, blocked):
+    swap(lambda: make_registry({"svcstatus.timeout": "0.2"}, stuck=blocked,
+                               fine=fixed(state=OK)))
+    assert pstatus.main(["pstatus", "app.ini"]) == 2
     out = capsys.readouterr().out
     assert "stuck  RED    timed out after 0.2 seconds\n" in out
     assert "fine   OK\n" in out
 
 
+def test_the_apps_own_and_the_process_wide_handlers_are_shown(swap, capsys):
+    addStatusHandler("shared", fixed(state=OK, detail="process-wide"))
+    addStatusHandler("cache", fixed(state=RED, detail="process-wide"))
+    # The app's own handler of a name wins in that app.
+    swap(lambda: make_registry(cache=fixed(state=YELLOW, detail="the app's")))
+    assert pstatus.main(["pstatus", "app.ini"]) == 1
+    assert capsys.readouterr().out == (
+        "NAME    STATE   DETAIL\n"
+        "cache   YELLOW  the app's\n"
+        "shared  OK      process-wide\n"
+        "\n"
+        "YELLOW (2 handlers: 1 OK, 1 YELLOW)\n"
+    )
+    assert pstatus.main(["pstatus", "app.ini", "--only", "shared"]) == 0
+
+
 def test_json(swap, capsys):
-    swap(three(extra=fixed(OK, {"nested": [1, 2]})))
+    swap(three(extra=fixed(state=OK, detail={"nested": [1, 2]})))
     assert pstatus.main(["pstatus", "app.ini", "--format", "json"]) == 2
     out = capsys.readouterr().out
     assert out.endswith("}\n")
@@ -272,7 +218,7 @@ def test_only_can_be_repeated_and_mixed_with_vars(swap, capsys):
 def test_only_with_an_unknown_name_exits_3(swap, capsys):
     calls = []
     boot = swap(
-        lambda: make_registry(a=lambda: calls.append(1) or {"state": OK}, b=fixed(OK))
+        lambda: make_registry(a=lambda: calls.append(1) or {"state": OK}, b=fixed(state=OK))
     )
     assert pstatus.main(["pstatus", "app.ini", "--only", "a", "zz", "yy"]) == 3
     out, err = capsys.readouterr()
@@ -360,7 +306,7 @@ def test_no_colour_on_a_terminal_when_asked(swap, terminal, monkeypatch, argv, e
 
 
 def test_control_characters_in_details_cannot_reach_the_terminal(swap, capsys):
-    swap(lambda: make_registry(evil=fixed(YELLOW, "line one\nline two\x1b[2J\tend")))
+    swap(lambda: make_registry(evil=fixed(state=YELLOW, detail="line one\nline two\x1b[2J\tend")))
     assert pstatus.main(["pstatus", "app.ini"]) == 1
     out = capsys.readouterr().out
     assert "evil  YELLOW  line one\\nline two\\x1b[2J\\tend\n" in out
@@ -440,22 +386,20 @@ def test_the_command_class_can_be_driven_like_ptweens(swap, capsys):
 
 
 def test_the_drain_on_sigterm_of_the_app_is_undone(swap, capsys):
-    import signal
-
-    from lovely.ws.status.drain import Drainer
-
     before = signal.getsignal(signal.SIGTERM)
     installed = []
 
     def registry():
-        made = make_registry({"probestatus.drain_seconds": "30"}, a=fixed(OK))
-        installed.append(signal.getsignal(signal.SIGTERM))
+        made = make_registry({"probestatus.drain_seconds": "30"}, a=fixed(state=OK))
+        installed.append((signal.getsignal(signal.SIGTERM), get_app_status(made).drainer))
         return made
 
     swap(registry)
     try:
         assert pstatus.main(["pstatus", "app.ini", "-q"]) == 0
-        assert isinstance(installed[0], Drainer)  # the app did install it
+        handler, drainer = installed[0]
+        assert isinstance(handler, Drainer)  # the app did install it
+        assert drainer is handler
         assert signal.getsignal(signal.SIGTERM) is before
     finally:
         signal.signal(signal.SIGTERM, before)
@@ -473,130 +417,3 @@ def test_format_table_directly():
         "",
         "RED (2 handlers: 1 OK, 1 RED)",
     ]
-
-
-# ---------------------------------------------------------------- pprobe
-
-
-def test_pprobe_refuses_the_memory_store(swap, capsys):
-    boot = swap(make_registry)
-    assert pprobe.main(["pprobe", "app.ini", "--off", "draining"]) == 5
-    out, err = capsys.readouterr()
-    assert out == ""
-    assert "probestatus.store" in err and "file://" in err and "redis://" in err
-    assert err.startswith("pprobe: ")
-    assert boot.calls == [("app.ini", {"__script__": "pprobe"})]
-    assert boot.closed == 1
-
-
-@pytest.mark.parametrize("argv", [[], ["--show"], ["--on"]])
-def test_pprobe_refuses_the_memory_store_for_every_action(swap, capsys, argv):
-    swap(make_registry)
-    assert pprobe.main(["pprobe", "app.ini", *argv]) == 5
-
-
-def file_store_registry(path: Any) -> Any:
-    return lambda: make_registry({"probestatus.store": f"file://{path}"})
-
-
-def test_pprobe_show_off_on_through_a_file_store(swap, capsys, tmp_path):
-    probe = tmp_path / "probe.txt"
-    boot = swap(file_store_registry(probe))
-    assert pprobe.main(["pprobe", "app.ini"]) == 0
-    assert capsys.readouterr() == ("OK\n", "")
-
-    assert pprobe.main(["pprobe", "app.ini", "--off", "deploying v42 – ünïcode"]) == 0
-    assert capsys.readouterr() == ("deploying v42 – ünïcode\n", "")
-    assert probe.read_text(encoding="utf-8") == "deploying v42 – ünïcode"
-
-    assert pprobe.main(["pprobe", "app.ini", "--show"]) == 1
-    assert capsys.readouterr().out == "deploying v42 – ünïcode\n"
-
-    assert pprobe.main(["pprobe", "app.ini", "--on", "-q"]) == 0
-    assert capsys.readouterr() == ("", "")
-    assert pprobe.main(["pprobe", "app.ini", "--show"]) == 0
-    assert capsys.readouterr().out == "OK\n"
-    assert boot.closed == 5
-
-
-def test_pprobe_a_view_of_the_same_app_sees_the_change(swap, capsys, tmp_path):
-    from webtest import TestApp
-
-    probe = tmp_path / "probe.txt"
-    registry = file_store_registry(probe)()
-    swap(lambda: registry)
-    app = TestApp(registry.queryUtility(IRouter) or Router(registry))
-    assert app.get("/probe_status").text == "OK"
-    assert pprobe.main(["pprobe", "app.ini", "--off", "maintenance"]) == 0
-    response = app.get("/probe_status", status=503)
-    assert response.text == "maintenance"
-    assert pprobe.main(["pprobe", "app.ini", "--on"]) == 0
-    assert app.get("/probe_status", status=200).text == "OK"
-
-
-def test_pprobe_an_unreadable_store_exits_3(swap, capsys, tmp_path):
-    probe = tmp_path / "probe.txt"
-
-    def registry():
-        made = file_store_registry(probe)()
-        probe.mkdir()  # after the settings check: a directory is no probe file
-        return made
-
-    swap(registry)
-    assert pprobe.main(["pprobe", "app.ini", "--show"]) == 3
-    out, err = capsys.readouterr()
-    assert out == ""
-    assert err.startswith("pprobe: the probe store is unavailable: cannot read")
-
-
-@pytest.mark.parametrize(
-    "text, message",
-    [
-        ("x" * 1025, "1025 characters long; at most 1024"),
-        ("two\nlines", "control character U+000A"),
-        ("bell\x07", "control character U+0007"),
-        ("nul\x00", "control character U+0000"),
-    ],
-)
-def test_pprobe_rejects_bad_texts_before_loading(swap, capsys, text, message):
-    boot = swap(make_registry)
-    assert pprobe.main(["pprobe", "app.ini", "--off", text]) == 64
-    err = capsys.readouterr().err
-    assert message in err
-    assert boot.calls == []
-
-
-def test_check_text_accepts_the_longest_and_unicode():
-    assert pprobe.check_text("x" * 1024) is None
-    assert pprobe.check_text("Wartung bis 14:00 – déploiement 🚀") is None
-    assert pprobe.check_text("") is None
-
-
-@pytest.mark.parametrize(
-    "argv, message",
-    [
-        ([], "requires a config file argument"),
-        (["app.ini", "--on", "--off", "x"], "not allowed with argument"),
-        (["app.ini", "--show", "--on"], "not allowed with argument"),
-        (["app.ini", "--off"], "expected one argument"),
-    ],
-)
-def test_pprobe_usage_errors_exit_64(swap, capsys, argv, message):
-    swap(make_registry)
-    assert pprobe.main(["pprobe", *argv]) == 64
-    assert message in capsys.readouterr().err
-
-
-def test_pprobe_load_failure_exits_4(swap, capsys):
-    swap(lambda: make_registry({"probestatus.nonsense": "1", "svcstatus.timeout": "x"}))
-    assert pprobe.main(["pprobe", "app.ini", "--show"]) == 4
-    assert capsys.readouterr().err.startswith(
-        "pprobe: cannot load the application from 'app.ini': "
-    )
-
-
-def test_pprobe_help_documents_the_exit_codes(capsys):
-    assert pprobe.main(["pprobe", "-h"]) == 0
-    out = capsys.readouterr().out
-    assert "--off TEXT" in out and "--on" in out and "--show" in out
-    assert "5   the application uses the in-memory store" in out

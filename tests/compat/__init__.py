@@ -5,7 +5,7 @@ is used anywhere), so that ``test_compat_app.py`` proves that an existing
 application and its test suite run unchanged against this package. The
 same suite also runs against the original 1.0 release::
 
-    /tmp/v10/bin/python -m pytest tests/compat_app --noconftest
+    /tmp/v10/bin/python -m pytest tests/compat --noconftest
 
 The app has an order counter of its own in ``prometheus_client``'s default
 registry, a home view, and five status handlers of every kind 1.0 allowed:

@@ -13,12 +13,14 @@ from lovely.ws.status import (
     STATUS_HANDLERS,
     YELLOW,
     addStatusHandler,
-    handler_options,
     removeStatusHandler,
 )
-from lovely.ws.status.evaluation import IStatusEvaluator, get_evaluator
+from lovely.ws.status.appstatus import get_app_status
+from lovely.ws.status.handlers import NO_OPTIONS, global_options
 
-from .servers import needs_pyramid2
+from ..servers import needs_pyramid2
+
+HERE = "tests.registry.test_directive_and_settings"
 
 
 def ok_handler():
@@ -65,35 +67,45 @@ def make_config(**settings):
     return Configurator(settings=settings)
 
 
+def handlers(config):
+    """The app's own handlers."""
+    return get_app_status(config.registry).handlers
+
+
+def options(config, name):
+    return get_app_status(config.registry).options.get(name, NO_OPTIONS)
+
+
 # ------------------------------------------------------------ the directive
 
 
 def test_directive_registers_at_commit(config):
     config.include("lovely.ws.status")
     config.add_status_handler("db", ok_handler)
-    assert "db" not in STATUS_HANDLERS  # not before commit
+    assert "db" not in handlers(config)  # not before commit
     config.commit()
-    assert STATUS_HANDLERS["db"] is ok_handler
+    assert handlers(config)["db"] is ok_handler
+    assert STATUS_HANDLERS == {}  # the app's own, not the process-wide registry
 
 
 @pytest.mark.parametrize(
     "dotted",
-    ["tests.test_config:ok_handler", "tests.test_config.ok_handler", ".test_config.ok_handler"],
+    [f"{HERE}:ok_handler", f"{HERE}.ok_handler", ".registry.test_directive_and_settings.ok_handler"],
 )
 def test_directive_resolves_dotted_names(dotted):
     config = Configurator(package="tests")
     config.include("lovely.ws.status")
     config.add_status_handler("db", dotted)
     config.commit()
-    assert STATUS_HANDLERS["db"] is ok_handler
+    assert handlers(config)["db"] is ok_handler
 
 
 def test_directive_with_instance_and_options(config):
     config.include("lovely.ws.status")
     config.add_status_handler("svc", instance_handler, timeout=2, ttl=30)
     config.commit()
-    assert STATUS_HANDLERS["svc"] is instance_handler
-    assert handler_options("svc", instance_handler) == (2.0, 30.0)
+    assert handlers(config)["svc"] is instance_handler
+    assert options(config, "svc") == (2.0, 30.0)
 
 
 def test_same_name_twice_conflicts_at_commit(config):
@@ -103,7 +115,7 @@ def test_same_name_twice_conflicts_at_commit(config):
     with pytest.raises(ConfigurationConflictError) as info:
         config.commit()
     assert "lovely.ws.status.handler" in str(info.value)
-    assert STATUS_HANDLERS == {}
+    assert handlers(config) == {}
 
 
 def _include_db(config):
@@ -115,18 +127,18 @@ def test_including_app_overrides_an_include(config):
     config.include(_include_db)
     config.add_status_handler("db", ok_handler)
     config.commit()
-    assert STATUS_HANDLERS["db"] is ok_handler
+    assert handlers(config)["db"] is ok_handler
 
 
 def test_handlers_are_introspectable(config):
     config.include("lovely.ws.status")
-    config.add_status_handler("db", "tests.test_config:ok_handler", timeout=3)
+    config.add_status_handler("db", "tests.registry.test_directive_and_settings:ok_handler", timeout=3)
     config.commit()
     intr = config.registry.introspector.get("status handlers", "db")
     assert intr.title == "db"
     assert intr.type_name == "status handler"
     assert intr["handler"] is ok_handler
-    assert intr["source"] == "tests.test_config:ok_handler"
+    assert intr["source"] == "tests.registry.test_directive_and_settings:ok_handler"
     assert intr["timeout"] == 3.0
     assert intr["ttl"] is None
     category = config.registry.introspector.get_category("status handlers")
@@ -137,12 +149,13 @@ def test_handlers_are_introspectable(config):
 @pytest.mark.parametrize(
     "handler, kwargs, message",
     [
-        ("tests.test_config:does_not_exist", {}, "cannot import"),
+        ("tests.registry.test_directive_and_settings:does_not_exist", {}, "cannot import"),
         ("no.such.module:thing", {}, "cannot import"),
         (42, {}, "is not callable"),
-        (ok_handler, {"timeout": -1}, "bad timeout"),
-        (ok_handler, {"timeout": "soon"}, "bad timeout"),
-        (ok_handler, {"ttl": -5}, "bad ttl"),
+        (ok_handler, {"timeout": -1}, "timeout must be a positive number"),
+        (ok_handler, {"timeout": "soon"}, "timeout must be a number"),
+        (ok_handler, {"timeout": 1e300}, "timeout must be a positive number of seconds up to"),
+        (ok_handler, {"ttl": -5}, "ttl must be zero or a positive number"),
     ],
 )
 def test_directive_errors_surface_at_commit(config, handler, kwargs, message):
@@ -150,7 +163,7 @@ def test_directive_errors_surface_at_commit(config, handler, kwargs, message):
     config.add_status_handler("broken", handler, **kwargs)  # no error yet
     with pytest.raises(ConfigurationError, match=message):
         config.commit()
-    assert "broken" not in STATUS_HANDLERS
+    assert "broken" not in handlers(config)
 
 
 def test_bad_name_is_rejected(config):
@@ -162,7 +175,7 @@ def test_bad_name_is_rejected(config):
 def test_directive_handlers_appear_in_every_view():
     config = make_config()
     config.include("lovely.ws.status.svcstatus")
-    config.add_status_handler("dotted", "tests.test_config:ok_handler")
+    config.add_status_handler("dotted", "tests.registry.test_directive_and_settings:ok_handler")
     addStatusHandler("global", yellow_handler)
     app = TestApp(config.make_wsgi_app())
     assert app.get("/svc_status").text == "dotted\tOK\tfrom a dotted name\nglobal\tYELLOW\t"
@@ -175,7 +188,7 @@ def test_remove_status_handler():
     addStatusHandler("a", ok_handler, timeout=1)
     removeStatusHandler("a")
     assert "a" not in STATUS_HANDLERS
-    assert handler_options("a", ok_handler) == (None, None)
+    assert global_options("a", ok_handler) == (None, None)
     with pytest.raises(KeyError):
         removeStatusHandler("a")
 
@@ -187,6 +200,8 @@ def test_add_status_handler_validates_arguments():
         addStatusHandler("x", ok_handler, timeout=0)
     with pytest.raises(TypeError):
         addStatusHandler("x", ok_handler, ttl="1")
+    with pytest.raises(ValueError, match="timeout must be a positive number of seconds up to"):
+        addStatusHandler("x", ok_handler, timeout=1e300)
     assert STATUS_HANDLERS == {}
 
 
@@ -194,17 +209,18 @@ def test_options_do_not_outlive_their_handler():
     addStatusHandler("a", ok_handler, timeout=1)
     STATUS_HANDLERS.clear()
     STATUS_HANDLERS["a"] = yellow_handler  # what a 1.0 test suite might do
-    assert handler_options("a", yellow_handler) == (None, None)
+    assert global_options("a", yellow_handler) == (None, None)
 
 
 # ------------------------------------------------------------ settings
 
 
-def test_defaults_are_written_back_typed():
+def test_typed_defaults_are_kept_by_the_app_not_in_its_settings():
     config = make_config()
     config.include("lovely.ws.status")
     config.commit()
-    settings = config.registry.settings
+    assert "svcstatus.timeout" not in config.registry.settings
+    settings = get_app_status(config.registry).settings
     assert settings["svcstatus.timeout"] == 5.0
     assert settings["svcstatus.max_workers"] == 32
     assert settings["svcstatus.handlers"] == []
@@ -215,10 +231,9 @@ def test_settings_configure_the_evaluator():
     config = make_config(**{"svcstatus.timeout": "2.5", "svcstatus.max_workers": "3"})
     config.include("lovely.ws.status")
     config.commit()
-    evaluator = config.registry.getUtility(IStatusEvaluator)
-    assert get_evaluator(config.registry) is evaluator
+    evaluator = get_app_status(config.registry).evaluator
     assert (evaluator.timeout, evaluator.max_workers) == (2.5, 3)
-    assert config.registry.settings["svcstatus.timeout"] == 2.5
+    assert config.registry.settings["svcstatus.timeout"] == "2.5"  # as the app gave it
 
 
 @pytest.mark.parametrize(
@@ -226,7 +241,8 @@ def test_settings_configure_the_evaluator():
     [
         ("svcstatus.timeout", "-1", "'svcstatus.timeout'.*positive"),
         ("svcstatus.timeout", "abc", "'svcstatus.timeout'.*number"),
-        ("svcstatus.timeout", "nan", "'svcstatus.timeout'.*finite"),
+        ("svcstatus.timeout", "nan", "'svcstatus.timeout'.*positive number"),
+        ("svcstatus.timeout", "1e300", "'svcstatus.timeout'.*up to"),
         ("svcstatus.max_workers", "0", "'svcstatus.max_workers'.*at least 1"),
         ("svcstatus.max_workers", "2.5", "'svcstatus.max_workers'.*whole number"),
         ("svcstatus.handlers", "db myapp:db", "'svcstatus.handlers'.*name = dotted.name"),
@@ -263,12 +279,12 @@ def test_handlers_from_settings():
     config = make_config(
         **{
             "svcstatus.handlers": """
-                dotted = tests.test_config:ok_handler
+                dotted = tests.registry.test_directive_and_settings:ok_handler
                 # comments and blank lines are fine
 
-                instance = tests.test_config.instance_handler
-                klass = tests.test_config:ClassHandler
-                words = tests.test_config:Configurable
+                instance = tests.registry.test_directive_and_settings.instance_handler
+                klass = tests.registry.test_directive_and_settings:ClassHandler
+                words = tests.registry.test_directive_and_settings:Configurable
             """,
             "svcstatus.handler.words.word": "hello",
             "svcstatus.handler.words.timeout": "0.5",
@@ -283,25 +299,27 @@ def test_handlers_from_settings():
         "klass\tOK\tinstance of a class\n"
         "words\tOK\thello"
     )
-    assert isinstance(STATUS_HANDLERS["klass"], ClassHandler)
-    assert handler_options("words", STATUS_HANDLERS["words"]) == (0.5, None)
-    assert handler_options("dotted", ok_handler) == (None, 10.0)
+    assert isinstance(handlers(config)["klass"], ClassHandler)
+    assert options(config, "words") == (0.5, None)
+    assert options(config, "dotted") == (None, 10.0)
     intr = config.registry.introspector.get("status handlers", "words")
-    assert intr["source"] == "tests.test_config:Configurable"
+    assert intr["source"] == "tests.registry.test_directive_and_settings:Configurable"
 
 
 @pytest.mark.parametrize(
     "settings, message",
     [
-        ({"svcstatus.handlers": "w = tests.test_config:Configurable",
+        ({"svcstatus.handlers": "w = tests.registry.test_directive_and_settings:Configurable",
           "svcstatus.handler.w.colour": "red"}, "unknown option"),
-        ({"svcstatus.handlers": "d = tests.test_config:ok_handler",
+        ({"svcstatus.handlers": "d = tests.registry.test_directive_and_settings:ok_handler",
           "svcstatus.handler.d.word": "x"}, "takes no options"),
-        ({"svcstatus.handlers": "d = tests.test_config:ClassHandler",
+        ({"svcstatus.handlers": "d = tests.registry.test_directive_and_settings:ClassHandler",
           "svcstatus.handler.d.word": "x"}, "takes no options"),
         ({"svcstatus.handler.ghost.word": "x"}, "names no handler"),
-        ({"svcstatus.handlers": "d = tests.test_config:ok_handler",
-          "svcstatus.handler.d.timeout": "-3"}, "bad timeout"),
+        ({"svcstatus.handlers": "d = tests.registry.test_directive_and_settings:ok_handler",
+          "svcstatus.handler.d.timeout": "-3"}, "timeout must be a positive number"),
+        ({"svcstatus.handlers": "d = tests.registry.test_directive_and_settings:ok_handler",
+          "svcstatus.handler.d.timeout": "1e300"}, "up to"),
         ({"svcstatus.handlers": "d = tests.nowhere:thing"}, "cannot import"),
     ],
 )
@@ -313,7 +331,7 @@ def test_bad_handler_settings_raise_at_commit(settings, message):
 
 
 def test_settings_handler_conflicts_with_directive():
-    config = make_config(**{"svcstatus.handlers": "db = tests.test_config:ok_handler"})
+    config = make_config(**{"svcstatus.handlers": "db = tests.registry.test_directive_and_settings:ok_handler"})
     config.include("lovely.ws.status")
     config.include(_include_db)
     with pytest.raises(ConfigurationConflictError):

@@ -11,7 +11,7 @@ It runs against this package (the project's test run) and against the
 original release::
 
     python -m venv /tmp/v10 && /tmp/v10/bin/pip install lovely-ws-status==1.0.0 webtest pytest
-    /tmp/v10/bin/python -m pytest tests/compat_app --noconftest
+    /tmp/v10/bin/python -m pytest tests/compat --noconftest
 
 Where the two differ the test says so:
 

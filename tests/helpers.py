@@ -1,0 +1,103 @@
+"""What tests of every feature share: apps, handlers, waiting on conditions.
+
+Real servers (Redis, PostgreSQL, Prometheus, WSGI servers) are in
+:mod:`tests.servers`.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+
+from pyramid.config import Configurator
+from webtest import TestApp
+
+from lovely.ws.status import OK
+
+#: Long enough for any condition a test waits for on a slow, busy machine;
+#: reaching it means the condition never came.
+PATIENCE = 60.0
+
+
+def make_config(*includes: str, settings: Optional[Dict[str, Any]] = None,
+                scan: Iterable[str] = ()) -> Configurator:
+    """A Configurator with ``settings`` that includes ``includes`` (by
+    default ``lovely.ws.status.svcstatus``) and scans ``scan``."""
+    config = Configurator(settings=dict(settings or {}))
+    for name in includes or ("lovely.ws.status.svcstatus",):
+        config.include(name)
+    for name in scan:
+        config.scan(name)
+    return config
+
+
+def make_app(*includes: str, settings: Optional[Dict[str, Any]] = None,
+             scan: Iterable[str] = (),
+             setup: Optional[Callable[[Configurator], Any]] = None) -> TestApp:
+    """A WebTest app made by :func:`make_config`; ``setup(config)`` runs
+    before the app is made."""
+    config = make_config(*includes, settings=settings, scan=scan)
+    if setup is not None:
+        setup(config)
+    return TestApp(config.make_wsgi_app())
+
+
+def fixed(**status: Any) -> Callable[[], Dict[str, Any]]:
+    """A handler that always returns ``status``."""
+    return lambda: status
+
+
+class Blocked:
+    """A handler that hangs until :attr:`release` is set.
+
+    :attr:`calls` counts how often it started, :attr:`returned` how often it
+    returned; :attr:`entered` is set when it first started.
+    """
+
+    def __init__(self, status: Optional[Dict[str, Any]] = None) -> None:
+        self.release = threading.Event()
+        self.entered = threading.Event()
+        self.status = status or {"state": OK, "detail": "released"}
+        self.calls = 0
+        self.returned = 0
+        self._lock = threading.Lock()
+
+    def __call__(self) -> Dict[str, Any]:
+        with self._lock:
+            self.calls += 1
+        self.entered.set()
+        self.release.wait(PATIENCE)
+        with self._lock:
+            self.returned += 1
+        return self.status
+
+
+def wait_until(predicate: Callable[[], Any], what: str = "the condition",
+               timeout: float = PATIENCE) -> None:
+    """Wait until ``predicate()`` is true; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} was not reached in {timeout} s")
+        time.sleep(0.002)
+
+
+def app_status(**evaluator_options: Any) -> Any:
+    """An :class:`~lovely.ws.status.appstatus.AppStatus` outside any app,
+    whose evaluator is made with ``evaluator_options``
+    (``timeout``, ``max_workers``, ``concurrent``)."""
+    from lovely.ws.status.appstatus import AppStatus
+    from lovely.ws.status.evaluation import StatusEvaluator
+
+    app = AppStatus()
+    app.evaluator = StatusEvaluator(**evaluator_options)
+    return app
+
+
+def in_thread(target: Callable[..., Any], *args: Any) -> Tuple[threading.Thread, List[Any]]:
+    """Call ``target(*args)`` in a new daemon thread; returns the thread and
+    a list that holds the return value once the call returned."""
+    out: List[Any] = []
+    thread = threading.Thread(target=lambda: out.append(target(*args)), daemon=True)
+    thread.start()
+    return thread, out
