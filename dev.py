@@ -4,7 +4,7 @@
     python3 dev.py demo    # serve the demo app on http://localhost:6543/
     python3 dev.py test    # run the whole test suite (pytest + doctests)
     python3 dev.py docs    # build the Sphinx docs, warnings are errors
-    python3 dev.py lint    # ruff
+    python3 dev.py lint    # ruff, the import layers, mypy --strict
     python3 dev.py setup   # only create or refresh .venv
 
 Each command creates ``.venv`` next to this file on first use and installs
@@ -78,8 +78,11 @@ def main(argv: list[str]) -> int:
     if command == "docs":
         return run(PYTHON, "-m", "sphinx", "-W", "--keep-going", "-b", "html",
                    "docs", "docs/_build/html", *extra)
-    return run(PYTHON, "-m", "ruff", "check", "src", "tests", "examples",
-               "benchmarks", "dev.py", *extra)
+    status = run(PYTHON, "-m", "ruff", "check", "src", "tests", "examples",
+                 "benchmarks", "dev.py", *extra)
+    status |= run(BIN / "lint-imports")
+    status |= run(PYTHON, "-m", "mypy")
+    return status
 
 
 if __name__ == "__main__":

@@ -1,0 +1,3 @@
+from typing import Dict, Sequence
+
+def parse_vars(args: Sequence[str]) -> Dict[str, str]: ...

@@ -1,0 +1,3 @@
+from typing import Any, Callable
+
+def attach(wrapped: Any, callback: Callable[..., Any], category: str = ..., depth: int = ..., name: str = ...) -> Any: ...
