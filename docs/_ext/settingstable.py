@@ -1,6 +1,10 @@
 """``.. settings-table:: dotted.name.OF_A_LIST`` renders a list of
-:class:`lovely.ws.status.settings.Setting` as a table, so the configuration
-reference is generated from the code that validates the settings."""
+``lovely.ws.status.settings.Setting`` as a table, so the configuration
+reference is generated from the code that validates the settings.
+
+The lists: ``lovely.ws.status.config.SVCSTATUS_SETTINGS``,
+``lovely.ws.status.probe.settings.PROBESTATUS_SETTINGS`` and
+``lovely.ws.status.dockerflow.DOCKERFLOW_SETTINGS``."""
 from __future__ import annotations
 
 from importlib import import_module
@@ -30,7 +34,12 @@ class SettingsTable(Directive):
     has_content = False
 
     def run(self):
-        specs = _resolve(self.arguments[0])
+        try:
+            specs = _resolve(self.arguments[0])
+        except (ImportError, AttributeError, ValueError) as exc:
+            raise self.error(
+                f"settings-table: cannot import {self.arguments[0]}: {exc}"
+            ) from exc
         lines = [".. list-table::", "   :header-rows: 1", "   :widths: 25 12 40 23", "",
                  "   * - Setting", "     - Default", "     - Meaning", "     - Example"]
         for spec in specs:
