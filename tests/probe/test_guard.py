@@ -1,28 +1,34 @@
 """Who may switch the probe: ``probestatus.permission`` under a real security
-policy, ``probestatus.allow_from`` judged by ``REMOTE_ADDR``, and an app whose
-default permission and CSRF checks must not get in the way."""
+policy (and without one), ``probestatus.allow_from`` judged by
+``REMOTE_ADDR``, cross-site requests from browsers inside the allowed
+network, and an app whose default permission and CSRF checks must not get in
+the way."""
 from __future__ import annotations
+
+import urllib.error
+import urllib.request
 
 import pytest
 
 try:
     from pyramid.authorization import ACLHelper, Allow, Authenticated, Everyone
-except ImportError:  # Pyramid 1.10: the package runs there, these tests do not
-    pytest.skip("needs Pyramid 2 (security policies)", allow_module_level=True)
+except ImportError:  # Pyramid 1.10: the tests of security policies are skipped
+    from pyramid.security import Allow, Authenticated, Everyone
+
+    ACLHelper = None
 from pyramid.config import Configurator
 from pyramid.csrf import CookieCSRFStoragePolicy
 from pyramid.exceptions import ConfigurationError
 from pyramid.response import Response
 from webtest import TestApp
 
-from lovely.ws.status import probestatus, stores
+from lovely.ws.status import probestatus
+from lovely.ws.status.appstatus import get_app_status
 
+from ..helpers import make_app as make_plain_app
+from ..servers import needs_pyramid2, serve_wsgi
 
-@pytest.fixture(autouse=True)
-def not_draining():
-    stores.stop_draining()
-    yield
-    stores.stop_draining()
+PROBE = "lovely.ws.status.probestatus"
 
 
 class Root:
@@ -79,7 +85,7 @@ def make_app(settings, locked_down=False):
         config.set_default_csrf_options(require_csrf=True)
         config.add_route("home", "/")
         config.add_view(lambda request: Response("home"), route_name="home")
-    config.include("lovely.ws.status.probestatus")
+    config.include(PROBE)
     return TestApp(config.make_wsgi_app())
 
 
@@ -91,6 +97,7 @@ def assert_refused(response, words):
     assert words in response.text
 
 
+@needs_pyramid2
 class TestPermission:
     settings = {"probestatus.permission": "manage-probe"}
 
@@ -122,6 +129,7 @@ class TestPermission:
         app.post("/probe_status?body=%0A", status=403)
 
 
+@needs_pyramid2
 class TestAllowFrom:
     settings = {"probestatus.allow_from": "127.0.0.0/8\n::1, 10.1.0.0/16"}
 
@@ -145,14 +153,15 @@ class TestAllowFrom:
         response = app.get("/probe_status", extra_environ={"REMOTE_ADDR": address})
         assert response.text == "OK"
 
-    def test_allowed_networks_are_written_back(self):
+    def test_allowed_networks_are_typed(self):
         config = Configurator(settings=dict(self.settings))
-        config.include("lovely.ws.status.probestatus")
+        config.include(PROBE)
         config.commit()
-        networks = config.registry.settings["probestatus.allow_from"]
+        networks = get_app_status(config.registry).settings["probestatus.allow_from"]
         assert [str(n) for n in networks] == ["127.0.0.0/8", "::1/128", "10.1.0.0/16"]
 
 
+@needs_pyramid2
 def test_both_checks_must_pass():
     app = make_app({"probestatus.permission": "manage-probe",
                     "probestatus.allow_from": "127.0.0.1"})
@@ -167,6 +176,7 @@ def test_both_checks_must_pass():
     assert response.text == "A"
 
 
+@needs_pyramid2
 def test_locked_down_app_still_serves_the_probe():
     """Default permission and CSRF on by default: GET stays open, an allowed
     POST needs no CSRF token."""
@@ -189,6 +199,7 @@ def test_locked_down_app_still_serves_the_probe():
     assert probestatus.RESPONSE_BODY == "OFF"
 
 
+@needs_pyramid2
 def test_default_is_open_even_in_a_locked_down_app():
     # Documented: without settings anybody may POST (1.0 behaviour).
     app = make_app({}, locked_down=True)
@@ -199,48 +210,60 @@ def test_default_is_open_even_in_a_locked_down_app():
 def test_empty_permission_means_none():
     config = Configurator(settings={"probestatus.permission": "  ",
                                     "probestatus.allow_from": ""})
-    config.include("lovely.ws.status.probestatus")
+    config.include(PROBE)
     config.commit()
-    assert config.registry.settings["probestatus.permission"] is None
-    assert getattr(config.registry, probestatus._GUARD_ATTR) is None
+    app = get_app_status(config.registry)
+    assert app.settings["probestatus.permission"] is None
+    assert app.guard is None
+    assert make_plain_app(PROBE, settings={"probestatus.permission": " "}).post(
+        "/probe_status?body=OFF", extra_environ={"REMOTE_ADDR": "203.0.113.5"}
+    ).text == "OFF"
 
 
 def test_bad_network_names_the_key():
     config = Configurator(settings={"probestatus.allow_from": "10.0.0.0/33"})
-    config.include("lovely.ws.status.probestatus")
+    config.include(PROBE)
     with pytest.raises(ConfigurationError, match="probestatus.allow_from"):
         config.commit()
 
 
+def test_permission_without_a_security_policy_refuses_every_post(caplog):
+    # Pyramid grants every permission when an app has no security policy;
+    # the operator set probestatus.permission to lock the probe, so it stays
+    # locked instead of open to everybody.
+    app = make_plain_app(PROBE, settings={"probestatus.permission": "manage-probe"})
+    response = app.post("/probe_status?body=OFF", status=403)
+    assert "security policy" in response.text
+    assert probestatus.RESPONSE_BODY == "OK"
+    assert app.get("/probe_status").text == "OK"
+    assert any("security policy" in r.getMessage() for r in caplog.records)
+
+
+def http_post(url, headers=None):
+    """(status, text) of a ``POST`` to ``url`` over HTTP."""
+    request = urllib.request.Request(url, data=b"", method="POST", headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        with exc:
+            return exc.code, exc.read().decode()
+
+
+@pytest.mark.server
 def test_allow_from_behind_a_trusted_proxy_with_waitress():
     """As the docs advise: waitress sets REMOTE_ADDR from X-Forwarded-For only
     when the peer is the trusted proxy, so allow_from judges the client."""
-    import http.client
-    import threading
-
-    from waitress.server import create_server
-
     config = Configurator(settings={"probestatus.allow_from": "10.0.0.0/8"})
-    config.include("lovely.ws.status.probestatus")
-    server = create_server(
-        config.make_wsgi_app(), host="127.0.0.1", port=0, threads=2,
-        trusted_proxy="127.0.0.1", trusted_proxy_headers="x-forwarded-for",
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
+    config.include(PROBE)
+    app = config.make_wsgi_app()
+    with serve_wsgi(app, threads=2, trusted_proxy="127.0.0.1",
+                    trusted_proxy_headers="x-forwarded-for") as base:
 
-    def post(body, forwarded=None):
-        port = server.effective_port
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        try:
+        def post(body, forwarded=None):
             headers = {"X-Forwarded-For": forwarded} if forwarded else {}
-            conn.request("POST", f"/probe_status?body={body}", headers=headers)
-            response = conn.getresponse()
-            return response.status, response.read().decode()
-        finally:
-            conn.close()
+            return http_post(f"{base}/probe_status?body={body}", headers)
 
-    try:
         # the proxy itself (127.0.0.1) is not in allow_from
         assert post("A")[0] == 403
         assert post("A", "192.0.2.7")[0] == 403
@@ -250,6 +273,46 @@ def test_allow_from_behind_a_trusted_proxy_with_waitress():
         # a client cannot smuggle an allowed address in front of its own
         assert post("C", "10.3.2.1, 192.0.2.7")[0] == 403
         assert probestatus.RESPONSE_BODY == "B"
-    finally:
-        server.close()
-        thread.join(5)
+
+
+# --- cross-site requests from browsers inside the allowed network -------------
+
+
+@pytest.mark.server
+@pytest.mark.parametrize(
+    "headers",
+    [
+        # What a page on another site makes a browser send with
+        # fetch(url, {method: "POST", mode: "no-cors"}) or a plain <form>:
+        # a "simple" request, sent without a CORS preflight.
+        {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"},
+        {"Origin": "https://evil.example"},  # a browser without Sec-Fetch-*
+        {"Origin": "null"},  # a sandboxed iframe, a data: URL
+        {"Sec-Fetch-Site": "same-site", "Origin": "https://other.intranet.example"},
+    ],
+)
+def test_locked_probe_refuses_cross_site_posts_from_browsers(headers):
+    # allow_from trusts the address, and the browser of anybody inside the
+    # allowed network has it: any web page they open could switch the probe
+    # off, since the view is (rightly, for machines) exempt from CSRF checks.
+    config = Configurator(settings={"probestatus.allow_from": "127.0.0.0/8 ::1"})
+    config.include(PROBE)
+    with serve_wsgi(config.make_wsgi_app()) as base:
+        status, text = http_post(f"{base}/probe_status?body=pwned", headers)
+        assert status == 403, text
+        assert "cross-site" in text
+        assert probestatus.RESPONSE_BODY == "OK"
+        # Machines (curl, pprobe-like scripts, load balancer tooling) send no
+        # Origin; a same-origin page may.
+        assert http_post(f"{base}/probe_status?body=OFF") == (200, "OFF")
+        same = {"Origin": base, "Sec-Fetch-Site": "same-origin"}
+        assert http_post(f"{base}/probe_status", same) == (200, "OK")
+
+
+@pytest.mark.server
+def test_unlocked_probe_accepts_a_cross_site_post_as_in_1_0():
+    config = Configurator()
+    config.include(PROBE)
+    with serve_wsgi(config.make_wsgi_app()) as base:
+        headers = {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}
+        assert http_post(f"{base}/probe_status?body=OFF", headers) == (200, "OFF")

@@ -1,4 +1,5 @@
-"""A real app served by waitress on loopback, spoken to over HTTP."""
+"""/svc_status and /probe_status of a real app served by waitress on
+loopback, spoken to over HTTP."""
 from __future__ import annotations
 
 import json
@@ -12,7 +13,9 @@ from pyramid.config import Configurator
 from lovely.ws.status import OK, RED, YELLOW, addStatusHandler
 from lovely.ws.status.statehandler import StateHandlerMixin
 
-from .servers import serve_wsgi
+from ..servers import serve_wsgi
+
+pytestmark = pytest.mark.server
 
 
 def make_app(**settings):

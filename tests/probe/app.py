@@ -7,12 +7,12 @@ subprocesses build the same app:
 ``LWS_PROBE_SETTINGS``
     A JSON object of app settings (``{"probestatus.store": "file:///..."}``).
 ``LWS_PROBE_PORT``
-    The loopback port ``python -m tests.probe_app`` serves on (waitress).
+    The loopback port ``python -m tests.probe.app`` serves on (waitress).
 
 Every response carries ``X-Pid``, the id of the process that answered, so a
 test can tell gunicorn workers apart.
 
-gunicorn: ``gunicorn 'tests.probe_app:make_app()'``.
+gunicorn: ``gunicorn 'tests.probe.app:make_app()'``.
 """
 from __future__ import annotations
 
@@ -21,15 +21,19 @@ import http.client
 import json
 import logging
 import os
+import signal
 import subprocess
 import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Sequence
+from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Sequence, Set
 
 from pyramid.config import Configurator
 from pyramid.events import NewResponse
+
+#: The dotted name of this module, for ``python -m`` and gunicorn.
+MODULE = "tests.probe.app"
 
 
 def _add_pid(event: Any) -> None:
@@ -49,13 +53,13 @@ def main() -> None:
 
     logging.basicConfig(level=logging.INFO)
     port = int(os.environ["LWS_PROBE_PORT"])
-    serve(make_app(), host="127.0.0.1", port=port, threads=2, _quiet=True)
-
+    # Not quiet: waitress's "Serving on ..." is what the tests wait for.
+    serve(make_app(), host="127.0.0.1", port=port, threads=2)
 
 
 # --- helpers for the tests (not used by the app itself) ---------------------
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 class Answer(NamedTuple):
@@ -65,7 +69,7 @@ class Answer(NamedTuple):
 
 
 def request(port: int, method: str = "GET", path: str = "/probe_status") -> Answer:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     try:
         conn.request(method, path)
         response = conn.getresponse()
@@ -85,7 +89,7 @@ def many(port: int, count: int = 200, threads: int = 8) -> List[Answer]:
 def need_gunicorn() -> None:
     import pytest
 
-    from .servers import IN_CI
+    from ..servers import IN_CI
 
     try:
         import gunicorn  # noqa: F401
@@ -96,19 +100,40 @@ def need_gunicorn() -> None:
 
 
 class Server:
+    """A server process of the app; :attr:`workers` are the pids that
+    answered before the server counted as ready."""
+
     def __init__(self, proc: subprocess.Popen, port: int, log_path: str) -> None:
         self.proc = proc
         self.port = port
         self.log_path = log_path
+        self.workers: Set[int] = set()
 
     def log(self) -> str:
         with open(self.log_path, encoding="utf-8", errors="replace") as f:
             return f.read()
 
-    def pids(self, want: int, deadline: float = 30.0) -> set:
+    def wait_for_log(self, text: str) -> None:
+        """Wait until the server wrote ``text`` to its log."""
+        from ..helpers import PATIENCE
+
+        deadline = time.monotonic() + PATIENCE
+        while text not in self.log():
+            if self.proc.poll() is not None:
+                raise AssertionError(
+                    f"the server exited with {self.proc.returncode} before it "
+                    f"said {text!r}\n{self.log()}"
+                )
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the server never said {text!r}\n{self.log()}")
+            time.sleep(0.02)
+
+    def pids(self, want: int) -> Set[int]:
         """Worker pids seen in answers, once ``want`` distinct ones answered."""
-        seen: set = set()
-        end = time.monotonic() + deadline
+        from ..helpers import PATIENCE
+
+        seen: Set[int] = set()
+        end = time.monotonic() + PATIENCE
         while len(seen) < want:
             if time.monotonic() > end:
                 raise AssertionError(f"only workers {seen} answered\n{self.log()}")
@@ -116,12 +141,32 @@ class Server:
         return seen
 
 
-Settings = Dict[str, object]
+def drain_and_exit(server: Server) -> List[Answer]:
+    """SIGTERM the server; the answers seen until it stopped listening."""
+    from ..helpers import PATIENCE
+
+    seen: List[Answer] = []
+    server.proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + PATIENCE
+    while server.proc.poll() is None and time.monotonic() < deadline:
+        try:
+            seen.append(request(server.port))
+        except OSError:
+            pass  # between the last answer and the exit
+        time.sleep(0.05)
+    server.proc.wait(PATIENCE)
+    return seen
+
+
+Settings = Dict[str, Any]
 
 
 @contextlib.contextmanager
-def _run(cmd: Sequence[str], settings: Settings, port: int) -> Iterator[Server]:
-    from .servers import stop_process, wait_for_port
+def _run(cmd: Sequence[str], settings: Settings, port: int, ready: str,
+         workers: int = 0) -> Iterator[Server]:
+    """Run ``cmd``; ready once it logged ``ready`` and ``workers`` distinct
+    processes answered."""
+    from ..servers import stop_process
 
     env = dict(os.environ, LWS_PROBE_SETTINGS=json.dumps(settings))
     env["LWS_PROBE_PORT"] = str(port)
@@ -132,10 +177,9 @@ def _run(cmd: Sequence[str], settings: Settings, port: int) -> Iterator[Server]:
     )
     server = Server(proc, port, log.name)
     try:
-        try:
-            wait_for_port(port, 30, proc)
-        except RuntimeError as exc:
-            raise AssertionError(f"{exc}\n{server.log()}") from None
+        server.wait_for_log(ready)
+        if workers:
+            server.workers = server.pids(workers)
         yield server
     finally:
         stop_process(proc, 30)
@@ -146,7 +190,9 @@ def _run(cmd: Sequence[str], settings: Settings, port: int) -> Iterator[Server]:
 def gunicorn(
     settings: Settings, workers: int = 4, extra: Sequence[str] = ()
 ) -> contextlib.AbstractContextManager[Server]:
-    from .servers import free_port
+    """gunicorn with ``workers`` sync workers, ready once each answered
+    (gunicorn logs no line when a worker has loaded the app)."""
+    from ..servers import free_port
 
     need_gunicorn()
     port = free_port()
@@ -156,18 +202,20 @@ def gunicorn(
         "--workers", str(workers),
         "--worker-class", "sync",
         "--graceful-timeout", "20",
-        "--log-level", "warning",
+        "--log-level", "info",
         *extra,
-        "tests.probe_app:make_app()",
+        f"{MODULE}:make_app()",
     ]
-    return _run(cmd, settings, port)
+    return _run(cmd, settings, port, f"Listening at: http://127.0.0.1:{port}", workers)
 
 
 def waitress(settings: Settings) -> contextlib.AbstractContextManager[Server]:
-    from .servers import free_port
+    """waitress in a process of its own, ready once it says it serves."""
+    from ..servers import free_port
 
     port = free_port()
-    return _run([sys.executable, "-m", "tests.probe_app"], settings, port)
+    return _run([sys.executable, "-m", MODULE], settings, port,
+                f"Serving on http://127.0.0.1:{port}")
 
 
 if __name__ == "__main__":
