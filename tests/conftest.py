@@ -1,15 +1,13 @@
 from __future__ import annotations
 
 import pytest
-
 from pyramid.registry import global_registry
 
-from lovely.ws.status import STATUS_HANDLERS, handlers, probestatus
+from lovely.ws.status import STATUS_HANDLERS, probestatus
 from lovely.ws.status.appstatus import IAppStatus
 
 from .helpers import Blocked
 from .servers import PostgresServer, RedisServer
-
 
 #: Fixtures that start a server process: a test using one is a server test.
 SERVER_FIXTURES = {"redis_server", "postgres_server", "postgres"}
@@ -23,9 +21,6 @@ def pytest_collection_modifyitems(items):
 
 def _reset() -> None:
     STATUS_HANDLERS.clear()
-    # And their options: stale ones would make every later evaluation
-    # look up options (and time every handler).
-    handlers._OPTIONS.clear()
     probestatus.RESPONSE_BODY = "OK"
     # What views called without an app (a bare DummyRequest) keep on
     # Pyramid's global registry.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import urllib.parse
 
@@ -11,6 +12,7 @@ import pytest
 from lovely.ws.status import OK, RED
 from lovely.ws.status.checks import HTTPCheck
 
+from ..helpers import PATIENCE
 from ..servers import free_port
 
 
@@ -164,3 +166,61 @@ def test_http_options_from_settings():
     )
     default = HTTPCheck.from_settings({}, {"url": "http://x/", "request_timeout": " "})
     assert (default.timeout, default.follow_redirects) == (5.0, True)
+
+
+@pytest.fixture
+def trickling_server():
+    """A loopback HTTP server that answers one byte every 0.1 s, for ever."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    listener.settimeout(0.05)  # accept() wakes up to see stop
+    stop = threading.Event()
+    answer = b"HTTP/1.1 200 OK\r\n" + b"X-Slow: " + b"a" * 100_000
+
+    def trickle(conn):
+        with conn:
+            try:
+                conn.recv(65536)
+                for byte in answer:
+                    if stop.wait(0.1):
+                        return
+                    conn.sendall(bytes([byte]))
+            except OSError:
+                return
+
+    def serve():
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            conn.settimeout(None)
+            threading.Thread(target=trickle, args=(conn,), daemon=True).start()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}/"
+    finally:
+        stop.set()
+        thread.join(5)
+        listener.close()
+
+
+
+
+def test_http_check_gives_up_after_its_timeout_on_a_trickling_server(trickling_server):
+    # A timeout per read would let a server sending a byte now and then hold
+    # the check (and its thread) as long as it likes: this one would take
+    # hours to send its answer, so a check that returns has given up.
+    check = HTTPCheck(trickling_server, timeout=0.5)
+    results = []
+    thread = threading.Thread(target=lambda: results.append(check()), daemon=True)
+    thread.start()
+    thread.join(PATIENCE)
+    assert results, "HTTPCheck(timeout=0.5) did not give up on a trickling server"
+    assert results[0]["state"] == "RED"
+    assert "0.5 s" in results[0]["detail"]

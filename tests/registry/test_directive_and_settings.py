@@ -90,7 +90,8 @@ def test_directive_registers_at_commit(config):
 
 @pytest.mark.parametrize(
     "dotted",
-    [f"{HERE}:ok_handler", f"{HERE}.ok_handler", ".registry.test_directive_and_settings.ok_handler"],
+    [f"{HERE}:ok_handler", f"{HERE}.ok_handler",
+     ".registry.test_directive_and_settings.ok_handler"],
 )
 def test_directive_resolves_dotted_names(dotted):
     config = Configurator(package="tests")
@@ -132,7 +133,7 @@ def test_including_app_overrides_an_include(config):
 
 def test_handlers_are_introspectable(config):
     config.include("lovely.ws.status")
-    config.add_status_handler("db", "tests.registry.test_directive_and_settings:ok_handler", timeout=3)
+    config.add_status_handler("db", f"{HERE}:ok_handler", timeout=3)
     config.commit()
     intr = config.registry.introspector.get("status handlers", "db")
     assert intr.title == "db"
@@ -331,7 +332,7 @@ def test_bad_handler_settings_raise_at_commit(settings, message):
 
 
 def test_settings_handler_conflicts_with_directive():
-    config = make_config(**{"svcstatus.handlers": "db = tests.registry.test_directive_and_settings:ok_handler"})
+    config = make_config(**{"svcstatus.handlers": f"db = {HERE}:ok_handler"})
     config.include("lovely.ws.status")
     config.include(_include_db)
     with pytest.raises(ConfigurationConflictError):

@@ -20,7 +20,7 @@ from lovely.ws.status import (
     removeStatusHandler,
     waitForStatus,
 )
-from lovely.ws.status.handlers import global_options
+from lovely.ws.status.handlers import global_options, has_global_options
 
 
 class Counter:
@@ -102,6 +102,15 @@ def test_options_do_not_survive_a_direct_replacement():
     assert global_options("x", second) == (None, None)
     addStatusHandler("x", first)
     assert global_options("x", first) == (None, None)
+
+
+def test_options_of_cleared_handlers_are_forgotten():
+    # 1.0's test suites clear the dict between tests; options left behind
+    # would make every later evaluation look them up.
+    addStatusHandler("x", Counter(), timeout=2)
+    assert has_global_options()
+    STATUS_HANDLERS.clear()
+    assert not has_global_options()
 
 
 def test_other_keys_travel_along():

@@ -8,6 +8,7 @@ Handlers registered with ``config.add_status_handler`` or the
 """
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Optional, Tuple
 
@@ -56,6 +57,7 @@ def handler_options(timeout: Any = None, ttl: Any = None, text: bool = False) ->
 # is still registered under that name, so ``STATUS_HANDLERS.clear()`` or a
 # direct ``STATUS_HANDLERS[name] = other`` can never leave stale options behind.
 _OPTIONS: Dict[str, Tuple[StatusHandler, HandlerOptions]] = {}
+_OPTIONS_LOCK = threading.Lock()
 
 
 def global_options(name: str, handler: StatusHandler) -> HandlerOptions:
@@ -67,8 +69,19 @@ def global_options(name: str, handler: StatusHandler) -> HandlerOptions:
 
 
 def has_global_options() -> bool:
-    """Whether any handler was registered here with options."""
-    return bool(_OPTIONS)
+    """Whether a handler registered here has options.
+
+    Options of handlers that left :data:`STATUS_HANDLERS` (a ``clear()``, a
+    direct assignment) are dropped here: else every evaluation would look
+    up options for nothing.
+    """
+    if not _OPTIONS:
+        return False
+    with _OPTIONS_LOCK:
+        for name, (handler, _) in list(_OPTIONS.items()):
+            if STATUS_HANDLERS.get(name) is not handler:
+                del _OPTIONS[name]
+        return bool(_OPTIONS)
 
 
 def addStatusHandler(
@@ -90,17 +103,19 @@ def addStatusHandler(
     if not callable(handler):
         raise TypeError(f"status handler {name!r} is not callable: {handler!r}")
     options = handler_options(timeout, ttl)
-    if options == NO_OPTIONS:
-        _OPTIONS.pop(name, None)
-    else:
-        _OPTIONS[name] = (handler, options)
-    STATUS_HANDLERS[name] = handler
+    with _OPTIONS_LOCK:
+        STATUS_HANDLERS[name] = handler
+        if options == NO_OPTIONS:
+            _OPTIONS.pop(name, None)
+        else:
+            _OPTIONS[name] = (handler, options)
 
 
 def removeStatusHandler(name: str) -> None:
     """Unregister the handler ``name``; :class:`KeyError` if there is none."""
-    del STATUS_HANDLERS[name]
-    _OPTIONS.pop(name, None)
+    with _OPTIONS_LOCK:
+        del STATUS_HANDLERS[name]
+        _OPTIONS.pop(name, None)
 
 
 def getStatus(name: str) -> Mapping[str, Any]:
