@@ -35,13 +35,13 @@ import os
 import threading
 import time
 from operator import length_hint
-from typing import Any, Dict, Iterator, List, Mapping, NamedTuple, Optional, Sequence, Tuple
+from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 from pyramid.threadlocal import manager as threadlocal_manager
 
 from ..handlers import HandlerOptions
-from ..states import RED, VALID_STATES, checked
-from ..text import describe_exception
+from ..throttle import Throttle
+from .job import NOT_RUN, PENDING, SHARED, SKIPPED, SLOW_SECONDS, Job, Status, timed_out
 from .pool import WorkerPool
 from .report import StatusReport
 
@@ -51,37 +51,11 @@ log = logging.getLogger("lovely.ws.status")
 
 DEFAULT_TIMEOUT = 5.0
 DEFAULT_MAX_WORKERS = 32
-#: A handler that took at least this long gets a walker of its own next
-#: time; a queue that did not move for this long gets more walkers.
-SLOW_SECONDS = 0.005
 #: The first look at the walkers comes sooner, to learn early of a handler
 #: that blocks.
 FIRST_TICK_SECONDS = 0.001
 #: The longest pause between two looks at the job.
 MAX_TICK_SECONDS = 0.05
-
-#: A result not there yet; a handler given up on before it started.
-PENDING: Any = object()
-SKIPPED: Any = object()
-#: A result another job's run will give.
-SHARED: Any = object()
-
-Status = Mapping[str, Any]
-
-
-def timed_out(timeout: float, still_running: bool = False) -> Dict[str, Any]:
-    """The status of a handler that missed its deadline."""
-    detail = f"timed out after {timeout:g} seconds"
-    if still_running:
-        detail += " (still running from an earlier request)"
-    return {"state": RED, "detail": detail}
-
-
-def failed(name: Any, exc: BaseException) -> Dict[str, Any]:
-    """The status of a handler that raised ``exc`` (logged with its traceback)."""
-    detail = describe_exception(exc)
-    log.error("status handler %r raised %s", name, detail, exc_info=exc)
-    return {"state": RED, "detail": detail}
 
 
 class HandlerState:
@@ -106,101 +80,6 @@ class _Shared(NamedTuple):
     deadline: float
 
 
-class Job:
-    """One request's run of its handlers; the walkers write results here."""
-
-    __slots__ = ("names", "handlers", "statuses", "durations", "timeouts", "started",
-                 "order", "queue", "timed", "slow", "walkers", "active", "closed", "outstanding",
-                 "lock", "done", "threadlocals", "context")
-
-    def __init__(self, names: List[Any], handlers: List[Any], timeouts: List[float],
-                 started: float) -> None:
-        n = len(handlers)
-        self.names = names
-        self.handlers = handlers
-        self.statuses: List[Any] = [PENDING] * n
-        self.durations: List[Optional[float]] = [None] * n
-        self.timeouts = timeouts
-        self.started = started
-        self.order: Sequence[int] = ()  # what the walkers run, in this order
-        self.queue: Iterator[int] = iter(())  # the walkers' shared iterator over it
-        self.timed = True
-        self.slow: List[int] = []  # handlers seen taking SLOW_SECONDS or more
-        self.walkers = 0  # submitted and not finished
-        self.active = 0  # inside walk() since before the job was closed
-        self.closed = False  # the request gave up
-        self.outstanding: List[int] = []  # still running when it gave up
-        self.lock = threading.Lock()
-        self.done = threading.Event()
-        # Pyramid's threadlocals and the context variables of the request's
-        # thread, for handlers that use them on the walkers' threads.
-        self.threadlocals: Optional[Dict[str, Any]] = None
-        self.context: Optional[contextvars.Context] = None
-
-    def deadline(self, i: int) -> float:
-        return self.started + self.timeouts[i]
-
-    def walk(self) -> bool:
-        """Run handlers from the queue (a pool task); ``True`` when the
-        request gave up on this walker while it ran (its thread is detached)."""
-        with self.lock:
-            if self.closed:
-                self.walkers -= 1
-                return False
-            self.active += 1
-        if self.threadlocals is not None:
-            threadlocal_manager.push(self.threadlocals)
-        try:
-            if self.context is None:
-                self.walk_here()
-            else:  # a copy each: one context cannot be entered by two threads
-                self.context.copy().run(self.walk_here)
-        finally:
-            if self.threadlocals is not None:
-                threadlocal_manager.pop()
-            with self.lock:
-                self.active -= 1
-                self.walkers -= 1
-                if self.walkers == 0 and not length_hint(self.queue):
-                    self.done.set()
-                detached = self.closed
-        return detached
-
-    def walk_here(self, catch: Any = BaseException) -> None:
-        """Call the queued handlers in this thread; ``catch`` is what a
-        handler may raise and still be reported (the rest propagates)."""
-        # The hot loop: a thousand cheap handlers go through here per request,
-        # so no locks, at most one clock reading per handler, and a plain
-        # dict with a valid state is accepted inline. Walkers share one
-        # iterator: under the GIL each next() hands an index to one of them.
-        handlers = self.handlers
-        statuses = self.statuses
-        durations = self.durations
-        slow = self.slow
-        valid = VALID_STATES
-        timed = self.timed
-        clock = time.perf_counter
-        then = clock()
-        for i in self.queue:
-            try:
-                result = handlers[i]()
-            except catch as exc:
-                result = failed(self.names[i], exc)
-            if timed:
-                now = clock()
-                took = durations[i] = now - then
-                then = now
-                if took >= SLOW_SECONDS:
-                    slow.append(i)
-            try:
-                if (type(result) is not dict or type(state := result["state"]) is not str
-                        or state not in valid):
-                    result = checked(result)
-            except BaseException:  # noqa: B036 - no state, unhashable, a broken __eq__
-                result = checked(result)
-            statuses[i] = result
-
-
 class StatusEvaluator:
     """Runs status handlers for the views of one app.
 
@@ -220,6 +99,10 @@ class StatusEvaluator:
         self.concurrent = bool(concurrent)
         self._states: Dict[Any, HandlerState] = {}
         self._live: Dict[Job, None] = {}  # jobs whose walkers may still write
+        # When to log the next failure of each handler, and the next request
+        # that found no free thread.
+        self._failures: Dict[Any, Throttle] = {}
+        self._starved = Throttle()
         self._after_fork()
 
     def _after_fork(self) -> None:
@@ -284,6 +167,7 @@ class StatusEvaluator:
             self._after_fork()
         job = Job(names, handlers, self._timeouts(options, len(handlers)),
                   time.perf_counter())
+        job.failures = self._failures
         with self._lock:
             job.timed = durations or options is not None or bool(self._states)
             shared, first, ttls = self._plan(job, options, complete)
@@ -369,6 +253,8 @@ class StatusEvaluator:
                 known = set(job.names)
                 for name in [n for n in states if n not in known]:
                     del states[name]
+        if complete and len(self._failures) > len(job.names):
+            self._failures = {n: t for n, t in self._failures.items() if n in set(job.names)}
         job.order = order
         job.queue = iter(order)
         # One walker for the queue, and one of its own for each slow handler.
@@ -468,17 +354,30 @@ class StatusEvaluator:
                 self._live.pop(job, None)
 
     def _report(self, job: Job) -> StatusReport:
-        """The report: results, and "timed out" for what has none."""
+        """The report: results, and what went wrong for those without one."""
         if not job.closed:  # every walker finished: every result is there
             return StatusReport(job.names, job.statuses, job.durations)
         # Copies: late results go into the job only.
         statuses = list(job.statuses)
         durations = list(job.durations)
         elapsed = time.perf_counter() - job.started
+        not_run = 0
         for i, status in enumerate(statuses):
-            if status is PENDING or status is SKIPPED:
+            if status is PENDING:
                 statuses[i] = timed_out(job.timeouts[i])
-                durations[i] = elapsed
+            elif status is SKIPPED:
+                statuses[i] = NOT_RUN
+                not_run += 1
+            else:
+                continue
+            durations[i] = elapsed
+        if not_run:
+            missed = self._starved.fail()
+            if missed is not None:
+                log.warning("%d status handlers were not run: every status thread was busy "
+                            "until the deadline (svcstatus.max_workers = %d)%s", not_run,
+                            self.max_workers, f"; {missed} more such requests since the "
+                            "last warning" if missed else "")
         return StatusReport(job.names, statuses, durations)
 
     def _learn(self, job: Job, report: StatusReport, first: List[int],

@@ -1,0 +1,163 @@
+"""One request's run of its handlers: :class:`Job`, and the statuses the
+evaluator makes up for handlers that gave none."""
+from __future__ import annotations
+
+import contextvars
+import logging
+import threading
+import time
+from operator import length_hint
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence
+
+from pyramid.threadlocal import manager as threadlocal_manager
+
+from ..states import RED, VALID_STATES, checked
+from ..text import describe_exception
+from ..throttle import Throttle
+
+__all__: List[str] = []
+
+log = logging.getLogger("lovely.ws.status")
+
+#: A handler that took at least this long gets a walker of its own next
+#: time; a queue that did not move for this long gets more walkers.
+SLOW_SECONDS = 0.005
+
+#: A result not there yet; a handler given up on before it started.
+PENDING: Any = object()
+SKIPPED: Any = object()
+#: A result another job's run will give.
+SHARED: Any = object()
+
+Status = Mapping[str, Any]
+
+
+def timed_out(timeout: float, still_running: bool = False) -> Dict[str, Any]:
+    """The status of a handler that missed its deadline."""
+    detail = f"timed out after {timeout:g} seconds"
+    if still_running:
+        detail += " (still running from an earlier request)"
+    return {"state": RED, "detail": detail}
+
+
+#: The status of a handler that no thread was free to run before its
+#: deadline (all busy, often with handlers that missed theirs).
+NOT_RUN = {
+    "state": RED,
+    "detail": "not run: no status thread was free before the deadline "
+    "(see svcstatus.max_workers)",
+}
+
+
+def failed(name: Any, exc: BaseException, throttles: Dict[Any, Throttle]) -> Dict[str, Any]:
+    """The status of a handler that raised ``exc``.
+
+    Logged with its traceback, but a handler that keeps failing only once a
+    minute, with the count of failures left out meanwhile.
+    """
+    detail = describe_exception(exc)
+    throttle = throttles.get(name)
+    if throttle is None:
+        throttle = throttles.setdefault(name, Throttle())
+    missed = throttle.fail()
+    if missed is not None:
+        more = f" ({missed} more failures since the last record)" if missed else ""
+        log.error("status handler %r raised %s%s", name, detail, more, exc_info=exc)
+    return {"state": RED, "detail": detail}
+
+
+class Job:
+    """One request's run of its handlers; the walkers write results here."""
+
+    __slots__ = ("names", "handlers", "statuses", "durations", "timeouts", "started",
+                 "order", "queue", "timed", "slow", "walkers", "active", "closed", "outstanding",
+                 "lock", "done", "threadlocals", "context", "failures")
+
+    def __init__(self, names: List[Any], handlers: List[Any], timeouts: List[float],
+                 started: float) -> None:
+        n = len(handlers)
+        self.names = names
+        self.handlers = handlers
+        self.statuses: List[Any] = [PENDING] * n
+        self.durations: List[Optional[float]] = [None] * n
+        self.timeouts = timeouts
+        self.started = started
+        self.order: Sequence[int] = ()  # what the walkers run, in this order
+        self.queue: Iterator[int] = iter(())  # the walkers' shared iterator over it
+        self.timed = True
+        self.slow: List[int] = []  # handlers seen taking SLOW_SECONDS or more
+        self.walkers = 0  # submitted and not finished
+        self.active = 0  # inside walk() since before the job was closed
+        self.closed = False  # the request gave up
+        self.outstanding: List[int] = []  # still running when it gave up
+        self.lock = threading.Lock()
+        self.done = threading.Event()
+        # Pyramid's threadlocals and the context variables of the request's
+        # thread, for handlers that use them on the walkers' threads.
+        self.threadlocals: Optional[Dict[str, Any]] = None
+        self.context: Optional[contextvars.Context] = None
+        #: name -> when to log that handler's next failure (the evaluator's).
+        self.failures: Dict[Any, Throttle] = {}
+
+    def deadline(self, i: int) -> float:
+        return self.started + self.timeouts[i]
+
+    def walk(self) -> bool:
+        """Run handlers from the queue (a pool task); ``True`` when the
+        request gave up on this walker while it ran (its thread is detached)."""
+        with self.lock:
+            if self.closed:
+                self.walkers -= 1
+                return False
+            self.active += 1
+        if self.threadlocals is not None:
+            threadlocal_manager.push(self.threadlocals)
+        try:
+            if self.context is None:
+                self.walk_here()
+            else:  # a copy each: one context cannot be entered by two threads
+                self.context.copy().run(self.walk_here)
+        finally:
+            if self.threadlocals is not None:
+                threadlocal_manager.pop()
+            with self.lock:
+                self.active -= 1
+                self.walkers -= 1
+                if self.walkers == 0 and not length_hint(self.queue):
+                    self.done.set()
+                detached = self.closed
+        return detached
+
+    def walk_here(self, catch: Any = BaseException) -> None:
+        """Call the queued handlers in this thread; ``catch`` is what a
+        handler may raise and still be reported (the rest propagates)."""
+        # The hot loop: a thousand cheap handlers go through here per request,
+        # so no locks, at most one clock reading per handler, and a plain
+        # dict with a valid state is accepted inline. Walkers share one
+        # iterator: under the GIL each next() hands an index to one of them.
+        handlers = self.handlers
+        statuses = self.statuses
+        durations = self.durations
+        slow = self.slow
+        valid = VALID_STATES
+        timed = self.timed
+        clock = time.perf_counter
+        then = clock()
+        for i in self.queue:
+            try:
+                result = handlers[i]()
+            except catch as exc:
+                result = failed(self.names[i], exc, self.failures)
+            if timed:
+                now = clock()
+                took = durations[i] = now - then
+                then = now
+                if took >= SLOW_SECONDS:
+                    slow.append(i)
+            try:
+                if (type(result) is not dict or type(state := result["state"]) is not str
+                        or state not in valid):
+                    result = checked(result)
+            except BaseException:  # noqa: B036 - no state, unhashable, a broken __eq__
+                result = checked(result)
+            statuses[i] = result
