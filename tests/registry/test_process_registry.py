@@ -113,6 +113,22 @@ def test_options_of_cleared_handlers_are_forgotten():
     assert not has_global_options()
 
 
+@pytest.mark.parametrize("write", [
+    lambda name: STATUS_HANDLERS.pop(name),
+    lambda name: STATUS_HANDLERS.popitem(),
+    lambda name: STATUS_HANDLERS.update({name: lambda: {}}),
+    lambda name: STATUS_HANDLERS.clear(),
+])
+def test_a_direct_write_forgets_the_options_even_for_the_same_handler(write):
+    handler = Counter()
+    addStatusHandler("x", handler, timeout=2)
+    write("x")
+    STATUS_HANDLERS["x"] = handler  # back, as a 1.0 test suite might put it
+    assert global_options("x", handler) == (None, None)
+    assert not has_global_options()
+    assert isinstance(STATUS_HANDLERS, dict)
+
+
 def test_other_keys_travel_along():
     addStatusHandler("x", Counter(OK, detail="fine", labels={"a": 1}, extra=[1, 2]))
     assert getStatus("x") == {

@@ -24,10 +24,24 @@ from .settings import (
     as_seconds,
     as_text,
 )
+from .text import short_repr
 
 __all__ = ["add_status_handler"]
 
 HANDLER_OPTION_PREFIX = "svcstatus.handler."
+# After the settings are checked (order -10), before handlers are made (0).
+_BEFORE_HANDLERS = -5
+
+
+def as_label_layout(value: Any) -> str:
+    """``family`` or ``1.0``: see ``svcstatus.prometheus_labels``."""
+    text = "" if value is None else str(value).strip().lower()
+    if text in ("", "family"):
+        return "family"
+    if text == "1.0":
+        return "1.0"
+    raise ValueError(f"expected 'family' or '1.0', got {value!r}")
+
 
 SVCSTATUS_SETTINGS = [
     Setting(
@@ -41,8 +55,9 @@ SVCSTATUS_SETTINGS = [
         "svcstatus.max_workers",
         as_positive_int,
         DEFAULT_MAX_WORKERS,
-        "Threads that run status handlers, per process; threads left in handlers "
-        "that missed their deadline stop counting (up to as many again).",
+        "Threads that run the app's status handlers at once. A thread left in a "
+        "handler past its deadline stops counting (a hung handler is not started "
+        "again while it runs, so there is at most one such thread per handler).",
         "8",
     ),
     Setting(
@@ -67,6 +82,15 @@ SVCSTATUS_SETTINGS = [
         "Permission needed to read ``/svc_status``; empty: everybody may.",
         "view-status",
     ),
+    Setting(
+        "svcstatus.prometheus_labels",
+        as_label_layout,
+        "family",
+        "Where the Prometheus output puts the numbers of a handler's ``labels``: "
+        "``family`` (``svc_status_label{name, label}``), or ``1.0`` "
+        "(``svc_status{name=\"<handler>_<label>\"}``, as 1.0 did).",
+        "1.0",
+    ),
 ]
 
 
@@ -86,6 +110,13 @@ def _resolve(config: Any, name: str, target: Any) -> Any:
     return target
 
 
+def _settings_handlers(settings: Optional[Mapping[str, Any]]) -> Dict[str, str]:
+    try:
+        return dict(as_assignments((settings or {}).get("svcstatus.handlers")))
+    except ValueError:
+        return {}  # the settings action reports it, at commit
+
+
 def _register_action(
     config: Any,
     name: str,
@@ -93,6 +124,7 @@ def _register_action(
     timeout: Any,
     ttl: Any,
     source: Any,
+    discriminator: str = "lovely.ws.status.handler",
 ) -> None:
     if not isinstance(name, str) or not name:
         raise ConfigurationError(f"a status handler name must be a non-empty string, not {name!r}")
@@ -116,7 +148,7 @@ def _register_action(
         intr["ttl"] = options.ttl
         get_app_status(config.registry).add_handler(name, handler, options)
 
-    config.action(("lovely.ws.status.handler", name), register, introspectables=(intr,))
+    config.action((discriminator, name), register, introspectables=(intr,))
 
 
 def add_status_handler(
@@ -135,6 +167,21 @@ def add_status_handler(
     handlers of the same name conflict at commit; each handler is an
     introspectable of the category ``status handlers``.
     """
+    def not_in_settings() -> None:
+        # Pyramid lets an app override what its includes register, so a
+        # discriminator shared with the settings' handlers would let this
+        # directive silently replace one of them when called in the app
+        # factory: they have discriminators of their own, and this check,
+        # which runs before any handler is imported or made.
+        target = _settings_handlers(config.registry.settings).get(name)
+        if target is not None:
+            raise ConfigurationError(
+                f"status handler {name!r} is registered twice: in 'svcstatus.handlers' "
+                f"({target}) and by config.add_status_handler({short_repr(handler)}); "
+                "remove one or give it another name"
+            )
+
+    config.action(None, not_in_settings, order=_BEFORE_HANDLERS)
     _register_action(
         config, name, lambda: _resolve(config, name, handler), timeout, ttl, handler
     )
@@ -221,6 +268,7 @@ def _add_handlers_from_settings(config: Any, settings: Mapping[str, Any]) -> Non
             timeout,
             ttl,
             target,
+            discriminator="lovely.ws.status.settings-handler",
         )
 
 

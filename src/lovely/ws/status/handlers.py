@@ -26,10 +26,51 @@ __all__: List[str] = [
 #: A status handler: called without arguments, returns a dict with ``'state'``.
 StatusHandler = Callable[[], Mapping[str, Any]]
 
+class _Handlers(Dict[str, StatusHandler]):
+    """1.0's dict of handlers: writing to it directly, as 1.0's test suites
+    do, also forgets the options given to :func:`addStatusHandler`."""
+
+    def __setitem__(self, name: str, handler: StatusHandler) -> None:
+        with _OPTIONS_LOCK:
+            _OPTIONS.pop(name, None)
+            dict.__setitem__(self, name, handler)
+
+    def __delitem__(self, name: str) -> None:
+        with _OPTIONS_LOCK:
+            dict.__delitem__(self, name)
+            _OPTIONS.pop(name, None)
+
+    def clear(self) -> None:
+        with _OPTIONS_LOCK:
+            dict.clear(self)
+            _OPTIONS.clear()
+
+    def pop(self, name: str, *default: Any) -> Any:
+        with _OPTIONS_LOCK:
+            _OPTIONS.pop(name, None)
+            return dict.pop(self, name, *default)
+
+    def popitem(self) -> Tuple[str, StatusHandler]:
+        with _OPTIONS_LOCK:
+            name, handler = dict.popitem(self)
+            _OPTIONS.pop(name, None)
+            return name, handler
+
+    def setdefault(self, name: str, handler: Any = None) -> StatusHandler:
+        with _OPTIONS_LOCK:
+            if name not in self:
+                _OPTIONS.pop(name, None)
+            return dict.setdefault(self, name, handler)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        for name, handler in dict(*args, **kwargs).items():
+            self[name] = handler
+
+
 #: Every handler registered with :func:`addStatusHandler`, by name. Every
 #: app in the process reads it at request time, so
 #: ``STATUS_HANDLERS.clear()`` unregisters everything (test suites rely on it).
-STATUS_HANDLERS: Dict[str, StatusHandler] = {}
+STATUS_HANDLERS: Dict[str, StatusHandler] = _Handlers()
 
 
 class HandlerOptions(NamedTuple):
@@ -53,9 +94,8 @@ def handler_options(timeout: Any = None, ttl: Any = None, text: bool = False) ->
     )
 
 
-# name -> (handler, options). Options apply only while the same handler object
-# is still registered under that name, so ``STATUS_HANDLERS.clear()`` or a
-# direct ``STATUS_HANDLERS[name] = other`` can never leave stale options behind.
+# name -> (handler, options) of what addStatusHandler registered with options.
+# STATUS_HANDLERS drops an entry whenever its name is written to directly.
 _OPTIONS: Dict[str, Tuple[StatusHandler, HandlerOptions]] = {}
 _OPTIONS_LOCK = threading.Lock()
 
@@ -69,19 +109,8 @@ def global_options(name: str, handler: StatusHandler) -> HandlerOptions:
 
 
 def has_global_options() -> bool:
-    """Whether a handler registered here has options.
-
-    Options of handlers that left :data:`STATUS_HANDLERS` (a ``clear()``, a
-    direct assignment) are dropped here: else every evaluation would look
-    up options for nothing.
-    """
-    if not _OPTIONS:
-        return False
-    with _OPTIONS_LOCK:
-        for name, (handler, _) in list(_OPTIONS.items()):
-            if STATUS_HANDLERS.get(name) is not handler:
-                del _OPTIONS[name]
-        return bool(_OPTIONS)
+    """Whether a handler registered here has options."""
+    return bool(_OPTIONS)
 
 
 def addStatusHandler(
@@ -92,6 +121,7 @@ def addStatusHandler(
 ) -> None:
     """Register ``handler`` under ``name``, replacing any handler of that name.
 
+    :param name: a ``str`` (anything else raises :class:`TypeError`).
     :param handler: a callable without arguments returning a dict with at
         least ``'state'`` (:data:`OK`, :data:`YELLOW` or :data:`RED`).
     :param timeout: seconds the status views wait for this handler before
@@ -100,11 +130,14 @@ def addStatusHandler(
     :param ttl: seconds a result may be reused by the status views; ``None``
         (the default) calls the handler on every request.
     """
+    if not isinstance(name, str):
+        # 1 and "1" would be two handlers with one name in every output.
+        raise TypeError(f"a status handler name must be a str, not {name!r}")
     if not callable(handler):
         raise TypeError(f"status handler {name!r} is not callable: {handler!r}")
     options = handler_options(timeout, ttl)
     with _OPTIONS_LOCK:
-        STATUS_HANDLERS[name] = handler
+        dict.__setitem__(STATUS_HANDLERS, name, handler)
         if options == NO_OPTIONS:
             _OPTIONS.pop(name, None)
         else:
@@ -113,9 +146,7 @@ def addStatusHandler(
 
 def removeStatusHandler(name: str) -> None:
     """Unregister the handler ``name``; :class:`KeyError` if there is none."""
-    with _OPTIONS_LOCK:
-        del STATUS_HANDLERS[name]
-        _OPTIONS.pop(name, None)
+    del STATUS_HANDLERS[name]
 
 
 def getStatus(name: str) -> Mapping[str, Any]:

@@ -7,6 +7,7 @@ how many were left out meanwhile), and once when it is over.
 """
 from __future__ import annotations
 
+import os
 import threading
 import time
 from typing import List, Optional
@@ -20,13 +21,21 @@ INTERVAL = 60.0
 class Throttle:
     """The log-or-not decision for one kind of failure of one thing."""
 
-    __slots__ = ("interval", "_lock", "_last", "_missed")
+    __slots__ = ("interval", "_lock", "_pid", "_last", "_missed")
 
     def __init__(self, interval: float = INTERVAL) -> None:
         self.interval = interval
         self._lock = threading.Lock()
+        self._pid = os.getpid()
         self._last: Optional[float] = None  # when it was last logged; None: no failure
         self._missed = 0
+
+    def _own_lock(self) -> threading.Lock:
+        if self._pid != os.getpid():
+            # A forked child: a thread of the parent may have held the lock.
+            self._lock = threading.Lock()
+            self._pid = os.getpid()
+        return self._lock
 
     @property
     def failing(self) -> bool:
@@ -37,7 +46,7 @@ class Throttle:
         """Note one failure; the number of failures left unlogged before it
         when this one should be logged, else ``None``."""
         now = time.monotonic()
-        with self._lock:
+        with self._own_lock():
             last = self._last
             if last is None or now - last >= self.interval:
                 self._last = now
@@ -50,7 +59,7 @@ class Throttle:
         """Note a success; ``True`` once after failures (log the recovery)."""
         if self._last is None:  # the common case, without the lock
             return False
-        with self._lock:
+        with self._own_lock():
             was = self._last is not None
             self._last = None
             self._missed = 0

@@ -34,6 +34,7 @@ import logging
 import os
 import threading
 import time
+import weakref
 from operator import length_hint
 from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
@@ -102,16 +103,19 @@ class StatusEvaluator:
         # When to log the next failure of each handler, and the next request
         # that found no free thread.
         self._failures: Dict[Any, Throttle] = {}
-        self._starved = Throttle()
         self._after_fork()
+        if hasattr(os, "register_at_fork"):
+            # In the child, before any of its threads can run: its parent's
+            # threads and other requests did not come along.
+            ref = weakref.ref(self)
+            os.register_at_fork(after_in_child=lambda: _after_fork_of(ref))
 
     def _after_fork(self) -> None:
-        # The pool's threads and the parent's other requests did not come
-        # along into a child process; their runs will never end here.
-        self._pid = os.getpid()
         self._lock = threading.Lock()
         self._pool: Optional[WorkerPool] = None
         self._live.clear()
+        self._failures.clear()
+        self._starved = Throttle()
 
     @property
     def pool(self) -> WorkerPool:
@@ -163,8 +167,6 @@ class StatusEvaluator:
         remembered about them, are timed anyway. ``complete`` says these
         are all the handlers there are, so others can be forgotten.
         """
-        if self._pid != os.getpid():
-            self._after_fork()
         job = Job(names, handlers, self._timeouts(options, len(handlers)),
                   time.perf_counter())
         job.failures = self._failures
@@ -253,8 +255,11 @@ class StatusEvaluator:
                 known = set(job.names)
                 for name in [n for n in states if n not in known]:
                     del states[name]
-        if complete and len(self._failures) > len(job.names):
-            self._failures = {n: t for n, t in self._failures.items() if n in set(job.names)}
+        failures = self._failures
+        if complete and len(failures) > len(job.names):
+            known = set(job.names)
+            for name in [n for n in list(failures) if n not in known]:
+                failures.pop(name, None)
         job.order = order
         job.queue = iter(order)
         # One walker for the queue, and one of its own for each slow handler.
@@ -292,8 +297,8 @@ class StatusEvaluator:
         while True:
             if not own_done:
                 own_done = job.done.wait(tick)
-            else:  # only shared runs are left: look at them again soon
-                time.sleep(tick)
+            elif shared:  # only shared runs are left: woken when the first one's job ends
+                shared[0].job.done.wait(tick)
             now = clock()
             if shared:
                 shared[:] = self._collect(job, shared, ttls, now)
@@ -303,6 +308,8 @@ class StatusEvaluator:
             latest = max(out + [s.deadline for s in shared], default=now)
             if now >= latest:
                 return
+            if not own_done and out and min(out) <= now:
+                self._detach_overdue(job, now)
             if not own_done:
                 before, queued = queued, length_hint(job.queue)
                 if not job.timed:  # nothing else will tell which ones are slow
@@ -317,6 +324,22 @@ class StatusEvaluator:
                     grow *= 2
             tick = min(SLOW_SECONDS if queued else max(2 * tick, SLOW_SECONDS),
                        MAX_TICK_SECONDS, latest - now)
+
+    def _detach_overdue(self, job: Job, now: float) -> None:
+        """Handlers running past their own deadline while the request waits
+        for others: their threads stop counting, and the queue gets walkers
+        in their place."""
+        taken = job.order[:len(job.order) - length_hint(job.queue)]
+        with job.lock:
+            new = [i for i in taken if job.statuses[i] is PENDING
+                   and job.deadline(i) <= now and i not in job.overdue]
+            job.overdue.update(new)
+        if new:
+            job.late.extend(new)
+            self.pool.detach(len(new))
+            for _ in new:
+                if not length_hint(job.queue) or not self._add_walker(job):
+                    break
 
     def _collect(self, job: Job, shared: List[_Shared], ttls: Dict[int, float],
                  now: float) -> List[_Shared]:
@@ -346,21 +369,25 @@ class StatusEvaluator:
                     job.closed = True
                     for i in job.queue:  # empties the shared iterator
                         job.statuses[i] = SKIPPED
-                    active = job.active
-                if active:
-                    self.pool.detach(active)
+                    # Walkers still at work leave when their handler returns;
+                    # the overdue ones' threads were detached already.
+                    owed = job.active - len(job.overdue)
+                if owed > 0:
+                    self.pool.detach(owed)
                 job.outstanding = [i for i, s in enumerate(job.statuses) if s is PENDING]
             if not job.outstanding:
                 self._live.pop(job, None)
 
     def _report(self, job: Job) -> StatusReport:
         """The report: results, and what went wrong for those without one."""
-        if not job.closed:  # every walker finished: every result is there
+        if not job.closed and not job.late:  # every result is there, in time
             return StatusReport(job.names, job.statuses, job.durations)
         # Copies: late results go into the job only.
         statuses = list(job.statuses)
         durations = list(job.durations)
         elapsed = time.perf_counter() - job.started
+        for i in job.late:  # answered, if at all, after its deadline
+            statuses[i] = PENDING
         not_run = 0
         for i, status in enumerate(statuses):
             if status is PENDING:
@@ -402,11 +429,17 @@ class StatusEvaluator:
                     found.slow = False
                     if found.cached is None:
                         del states[names[i]]
-            for i in job.slow + job.outstanding:
+            for i in job.slow + job.outstanding + job.late:
                 state(i).slow = True
             for i, ttl in ttls.items():
-                if job.statuses[i] is not PENDING and job.statuses[i] is not SKIPPED:
+                if report.statuses[i] is job.statuses[i]:  # its own answer, in time
                     found = state(i)
                     found.cached = report.statuses[i]
                     found.cached_duration = report.durations[i]
                     found.expires = now + ttl
+
+
+def _after_fork_of(ref: weakref.ReferenceType[StatusEvaluator]) -> None:
+    evaluator = ref()
+    if evaluator is not None:
+        evaluator._after_fork()

@@ -7,7 +7,7 @@ import logging
 import threading
 import time
 from operator import length_hint
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Set
 
 from pyramid.threadlocal import manager as threadlocal_manager
 
@@ -62,7 +62,10 @@ def failed(name: Any, exc: BaseException, throttles: Dict[Any, Throttle]) -> Dic
     missed = throttle.fail()
     if missed is not None:
         more = f" ({missed} more failures since the last record)" if missed else ""
-        log.error("status handler %r raised %s%s", name, detail, more, exc_info=exc)
+        try:
+            log.error("status handler %r raised %s%s", name, detail, more, exc_info=exc)
+        except BaseException:  # noqa: B036 - a broken log handler must not kill the walker
+            pass
     return {"state": RED, "detail": detail}
 
 
@@ -71,6 +74,7 @@ class Job:
 
     __slots__ = ("names", "handlers", "statuses", "durations", "timeouts", "started",
                  "order", "queue", "timed", "slow", "walkers", "active", "closed", "outstanding",
+                 "overdue", "late",
                  "lock", "done", "threadlocals", "context", "failures")
 
     def __init__(self, names: List[Any], handlers: List[Any], timeouts: List[float],
@@ -90,11 +94,16 @@ class Job:
         self.active = 0  # inside walk() since before the job was closed
         self.closed = False  # the request gave up
         self.outstanding: List[int] = []  # still running when it gave up
+        # Handlers still running past their own deadline while the request
+        # waits for others: their walkers' threads are detached, and leave
+        # once the handler returns. ``late`` keeps every one ever detached.
+        self.overdue: Set[int] = set()
+        self.late: List[int] = []
         self.lock = threading.Lock()
         self.done = threading.Event()
         # Pyramid's threadlocals and the context variables of the request's
         # thread, for handlers that use them on the walkers' threads.
-        self.threadlocals: Optional[Dict[str, Any]] = None
+        self.threadlocals: Dict[str, Any] = {}
         self.context: Optional[contextvars.Context] = None
         #: name -> when to log that handler's next failure (the evaluator's).
         self.failures: Dict[Any, Throttle] = {}
@@ -103,34 +112,33 @@ class Job:
         return self.started + self.timeouts[i]
 
     def walk(self) -> bool:
-        """Run handlers from the queue (a pool task); ``True`` when the
-        request gave up on this walker while it ran (its thread is detached)."""
+        """Run handlers from the queue (a pool task); ``True`` when this
+        walker's thread was detached (it ran a handler past its deadline)."""
         with self.lock:
             if self.closed:
                 self.walkers -= 1
                 return False
             self.active += 1
-        if self.threadlocals is not None:
-            threadlocal_manager.push(self.threadlocals)
+        left = False
+        threadlocal_manager.push(self.threadlocals)
         try:
-            if self.context is None:
-                self.walk_here()
-            else:  # a copy each: one context cannot be entered by two threads
-                self.context.copy().run(self.walk_here)
+            # A copy each: one context cannot be entered by two threads.
+            left = self.context.copy().run(self.walk_here) if self.context else self.walk_here()
         finally:
-            if self.threadlocals is not None:
-                threadlocal_manager.pop()
+            threadlocal_manager.pop()
             with self.lock:
                 self.active -= 1
                 self.walkers -= 1
                 if self.walkers == 0 and not length_hint(self.queue):
                     self.done.set()
-                detached = self.closed
-        return detached
+        return left or self.closed
 
-    def walk_here(self, catch: Any = BaseException) -> None:
+    def walk_here(self, catch: Any = BaseException) -> bool:
         """Call the queued handlers in this thread; ``catch`` is what a
-        handler may raise and still be reported (the rest propagates)."""
+        handler may raise and still be reported (the rest propagates).
+
+        ``True`` when it stopped because its thread was detached.
+        """
         # The hot loop: a thousand cheap handlers go through here per request,
         # so no locks, at most one clock reading per handler, and a plain
         # dict with a valid state is accepted inline. Walkers share one
@@ -139,6 +147,7 @@ class Job:
         statuses = self.statuses
         durations = self.durations
         slow = self.slow
+        overdue = self.overdue
         valid = VALID_STATES
         timed = self.timed
         clock = time.perf_counter
@@ -161,3 +170,11 @@ class Job:
             except BaseException:  # noqa: B036 - no state, unhashable, a broken __eq__
                 result = checked(result)
             statuses[i] = result
+            # Only a timed job has handlers of different deadlines, hence
+            # handlers that can be overdue while the request still waits.
+            if overdue:
+                with self.lock:  # the request detaches under this lock too
+                    if i in overdue:
+                        overdue.discard(i)
+                        return True
+        return False

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import weakref
 from queue import Empty, SimpleQueue
-from typing import Callable, List
+from typing import Callable, List, Optional
 
 __all__: List[str] = []
 
@@ -22,19 +23,22 @@ class WorkerPool:
     it no longer counts, so hung handlers cannot take every thread, and it
     ends once the handler returns. (A hung handler is not started again
     while it runs, so there are never more such threads than handlers.)
-    Idle threads end after :attr:`IDLE_SECONDS`; daemon threads never
-    block the interpreter's exit.
+    Idle threads end after :attr:`IDLE_SECONDS`, or soon after the pool is
+    gone; daemon threads never block the interpreter's exit.
     """
 
     IDLE_SECONDS = 60.0
 
     def __init__(self, max_workers: int) -> None:
         self.max_workers = max_workers
-        self._tasks: SimpleQueue[Task] = SimpleQueue()
+        self._tasks: SimpleQueue[Optional[Task]] = SimpleQueue()
         self._lock = threading.Lock()
         self._threads = 0
         # Threads waiting for a task minus tasks waiting for a thread.
         self._idle = 0
+        # When the pool goes (its app is gone), wake its idle threads so
+        # that they end now rather than after IDLE_SECONDS.
+        weakref.finalize(self, _wake, self._tasks, max_workers)
 
     def submit(self, task: Task, force: bool = False) -> bool:
         """Run ``task`` on a free thread, or a new one if the pool may grow.
@@ -65,32 +69,58 @@ class WorkerPool:
             self._spawn()
 
     def _spawn(self) -> None:
+        # The thread holds the pool only by a weak reference: a pool whose
+        # evaluator is gone (an app of a test suite) lets its threads end.
+        ref = weakref.ref(self)
         try:
-            threading.Thread(target=self._work, name="lovely.ws.status", daemon=True).start()
+            threading.Thread(target=_work, args=(ref, self._tasks), name="lovely.ws.status",
+                             daemon=True).start()
         except RuntimeError as exc:  # out of threads: the task waits for another one
             with self._lock:
                 self._threads -= 1
             log.error("cannot start a status worker thread: %s", exc)
 
-    def _work(self) -> None:
-        with self._lock:
-            self._idle += 1
-        while True:
-            try:
-                task = self._tasks.get(timeout=self.IDLE_SECONDS)
-            except Empty:
-                with self._lock:
-                    if self._idle > 0:  # no task is on its way to this thread
-                        self._idle -= 1
-                        self._threads -= 1
-                        return
-                continue
-            try:
-                detached = task()
-            except BaseException:  # pragma: no cover - tasks handle their own
-                log.exception("status worker failed")
-                detached = False
-            if detached:
-                return
-            with self._lock:
-                self._idle += 1
+
+def _work(ref: weakref.ReferenceType[WorkerPool], tasks: SimpleQueue[Optional[Task]]) -> None:
+    """The loop of a pool thread: run tasks until idle for IDLE_SECONDS, or
+    until the pool is gone."""
+    pool = ref()
+    if pool is None:
+        return
+    with pool._lock:
+        pool._idle += 1
+    idle_seconds = pool.IDLE_SECONDS
+    del pool
+    while True:
+        try:
+            task = tasks.get(timeout=idle_seconds)
+        except Empty:
+            task = None
+        pool = ref()
+        if pool is None:
+            return
+        if task is None:
+            with pool._lock:
+                if pool._idle > 0:  # no task is on its way to this thread
+                    pool._idle -= 1
+                    pool._threads -= 1
+                    return
+            del pool
+            continue
+        detached = False
+        try:
+            detached = task()
+        except BaseException:  # noqa: B036 - tasks handle their own; a broken log too
+            pass
+        finally:
+            if not detached:
+                with pool._lock:
+                    pool._idle += 1
+        if detached:
+            return
+        del pool
+
+
+def _wake(tasks: SimpleQueue[Optional[Task]], n: int) -> None:
+    for _ in range(n):
+        tasks.put(None)
