@@ -14,7 +14,7 @@ from pyramid.exceptions import ConfigurationError
 
 from .appstatus import get_app_status
 from .evaluation import DEFAULT_MAX_WORKERS, DEFAULT_TIMEOUT, StatusEvaluator
-from .handlers import handler_options
+from .handlers import OPTION_NAMES, handler_options
 from .settings import (
     Setting,
     add_settings_action,
@@ -121,8 +121,7 @@ def _register_action(
     config: Any,
     name: str,
     make_handler: Callable[[], Any],
-    timeout: Any,
-    ttl: Any,
+    options: Dict[str, Any],
     source: Any,
     discriminator: str = "lovely.ws.status.handler",
 ) -> None:
@@ -130,8 +129,8 @@ def _register_action(
         raise ConfigurationError(f"a status handler name must be a non-empty string, not {name!r}")
     intr = config.introspectable("status handlers", name, name, "status handler")
     intr["source"] = source
-    intr["timeout"] = timeout
-    intr["ttl"] = ttl
+    for key in OPTION_NAMES:
+        intr[key] = options.get(key)
 
     def register() -> None:
         handler = make_handler()
@@ -140,13 +139,12 @@ def _register_action(
                 f"status handler {name!r}: {handler!r} is not callable"
             )
         try:
-            options = handler_options(timeout, ttl, text=True)
+            checked = handler_options(**options, text=True)
         except (TypeError, ValueError) as exc:
             raise ConfigurationError(f"status handler {name!r}: {exc}") from None
         intr["handler"] = handler
-        intr["timeout"] = options.timeout
-        intr["ttl"] = options.ttl
-        get_app_status(config.registry).add_handler(name, handler, options)
+        intr.update(checked._asdict())
+        get_app_status(config.registry).add_handler(name, handler, checked)
 
     config.action((discriminator, name), register, introspectables=(intr,))
 
@@ -157,16 +155,25 @@ def add_status_handler(
     handler: Union[str, Callable[[], Mapping[str, Any]]],
     timeout: Optional[float] = None,
     ttl: Optional[float] = None,
+    **options: Any,
 ) -> None:
     """Register a status handler of this app when the configuration is committed.
 
     Unlike :func:`~lovely.ws.status.addStatusHandler`, the handler belongs
     to this app alone (and wins over a process-wide one of the same name).
     ``handler`` may be a dotted name (``pkg.mod:obj`` or ``pkg.mod.obj``);
-    ``timeout`` and ``ttl`` are seconds, as for ``addStatusHandler``; two
-    handlers of the same name conflict at commit; each handler is an
-    introspectable of the category ``status handlers``.
+    ``timeout``, ``ttl`` and the keyword ``options`` (``failure_ttl``,
+    ``interval``, ``failure_threshold``, ``groups``, ``critical``) are those
+    of ``addStatusHandler``; two handlers of the same name conflict at
+    commit; each handler is an introspectable of the category
+    ``status handlers``.
     """
+    unknown = sorted(set(options) - set(OPTION_NAMES))
+    if unknown:
+        raise ConfigurationError(
+            f"status handler {name!r}: unknown option(s) {', '.join(unknown)}; "
+            f"known: {', '.join(OPTION_NAMES)}"
+        )
     def not_in_settings() -> None:
         # Pyramid lets an app override what its includes register, so a
         # discriminator shared with the settings' handlers would let this
@@ -182,9 +189,9 @@ def add_status_handler(
             )
 
     config.action(None, not_in_settings, order=_BEFORE_HANDLERS)
-    _register_action(
-        config, name, lambda: _resolve(config, name, handler), timeout, ttl, handler
-    )
+    options.update(timeout=timeout, ttl=ttl)
+    _register_action(config, name, lambda: _resolve(config, name, handler),
+                     {k: v for k, v in options.items() if v is not None}, handler)
 
 
 def _handler_from_settings(
@@ -259,14 +266,12 @@ def _add_handlers_from_settings(config: Any, settings: Mapping[str, Any]) -> Non
             for key, value in settings.items()
             if isinstance(key, str) and key.startswith(prefix)
         }
-        timeout = options.pop("timeout", None)
-        ttl = options.pop("ttl", None)
+        own = {key: options.pop(key) for key in OPTION_NAMES if key in options}
         _register_action(
             config,
             name,
             _handler_from_settings(config, name, target, options),
-            timeout,
-            ttl,
+            own,
             target,
             discriminator="lovely.ws.status.settings-handler",
         )

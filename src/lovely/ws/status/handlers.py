@@ -8,11 +8,23 @@ Handlers registered with ``config.add_status_handler`` or the
 """
 from __future__ import annotations
 
+import re
 import threading
 import time
-from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Optional, Tuple
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    FrozenSet,
+    Iterable,
+    List,
+    Mapping,
+    NamedTuple,
+    Optional,
+    Tuple,
+)
 
-from .settings import seconds
+from .settings import as_bool, as_lines, seconds
 
 __all__: List[str] = [
     "STATUS_HANDLERS",
@@ -60,7 +72,8 @@ class _Handlers(Dict[str, StatusHandler]):
         with _OPTIONS_LOCK:
             if name not in self:
                 _OPTIONS.pop(name, None)
-            return dict.setdefault(self, name, handler)
+            found: StatusHandler = dict.setdefault(self, name, handler)
+            return found
 
     def update(self, *args: Any, **kwargs: Any) -> None:
         for name, handler in dict(*args, **kwargs).items():
@@ -73,25 +86,94 @@ class _Handlers(Dict[str, StatusHandler]):
 STATUS_HANDLERS: Dict[str, StatusHandler] = _Handlers()
 
 
+#: The groups of a handler registered without ``groups``: what a restart
+#: would not fix is no reason to restart, so not ``liveness``.
+DEFAULT_GROUPS: FrozenSet[str] = frozenset(("readiness", "startup"))
+#: The groups that always exist (each has its endpoint).
+STANDARD_GROUPS = ("liveness", "readiness", "startup")
+
+
 class HandlerOptions(NamedTuple):
-    """What a registration says about running one handler."""
+    """What a registration says about running and reporting one handler.
+
+    ``None`` means "the default": the setting of the app (``timeout``,
+    ``interval``), no caching (``ttl``, ``failure_ttl``), every non-OK
+    result counts (``failure_threshold``), :data:`DEFAULT_GROUPS`.
+    """
 
     timeout: Optional[float] = None
     ttl: Optional[float] = None
+    failure_ttl: Optional[float] = None
+    interval: Optional[float] = None
+    failure_threshold: Optional[int] = None
+    groups: Optional[FrozenSet[str]] = None
+    critical: bool = True
 
 
 NO_OPTIONS = HandlerOptions()
 
+#: The options a registration may give (the keyword arguments of
+#: :func:`addStatusHandler` and the ``svcstatus.handler.NAME.*`` keys).
+OPTION_NAMES = HandlerOptions._fields
 
-def handler_options(timeout: Any = None, ttl: Any = None, text: bool = False) -> HandlerOptions:
+
+_GROUP_NAME = re.compile(r"[A-Za-z0-9_.-]+")
+
+
+def _groups(value: Any, text: bool) -> FrozenSet[str]:
+    if isinstance(value, str):
+        if not text:
+            raise TypeError(f"groups must be a list of names, not the text {value!r}")
+        names = [w for line in as_lines(value) for w in line.split(",") if w]
+    else:
+        names = list(value)
+    for name in names:
+        # It becomes a path segment (/readyz is a group's endpoint) and a
+        # query parameter: letters, digits, '-', '_' and '.' only.
+        if not isinstance(name, str) or not _GROUP_NAME.fullmatch(name):
+            raise ValueError(f"a group name must be a word of letters, digits, "
+                             f"'-', '_' or '.', not {name!r}")
+    return frozenset(names)
+
+
+def _threshold(value: Any, text: bool) -> int:
+    if text and isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"failure_threshold must be a whole number, not {value!r}")
+    if value < 1:
+        raise ValueError(f"failure_threshold must be at least 1, not {value!r}")
+    return value
+
+
+def handler_options(timeout: Any = None, ttl: Any = None, failure_ttl: Any = None,
+                    interval: Any = None, failure_threshold: Any = None,
+                    groups: Optional[Iterable[str]] = None, critical: Any = True,
+                    text: bool = False) -> HandlerOptions:
     """Checked :class:`HandlerOptions`; :class:`TypeError` or :class:`ValueError` if bad.
 
-    ``text`` accepts numbers written as text, as settings are.
+    ``text`` accepts values written as text, as settings are (numbers,
+    ``true``/``false``, group names separated by spaces or commas).
     """
+    if text and isinstance(critical, str):
+        critical = as_bool(critical)
+    if not isinstance(critical, bool):
+        raise TypeError(f"critical must be True or False, not {critical!r}")
     return HandlerOptions(
         None if timeout is None else seconds(timeout, "timeout", text=text),
         None if ttl is None else seconds(ttl, "ttl", allow_zero=True, text=text),
+        None if failure_ttl is None
+        else seconds(failure_ttl, "failure_ttl", allow_zero=True, text=text),
+        None if interval is None else seconds(interval, "interval", text=text),
+        None if failure_threshold is None else _threshold(failure_threshold, text),
+        None if groups is None else _groups(groups, text),
+        critical,
     )
+
+
+def groups_of(options: HandlerOptions) -> FrozenSet[str]:
+    """The groups a handler with ``options`` is in."""
+    return DEFAULT_GROUPS if options.groups is None else options.groups
 
 
 # name -> (handler, options) of what addStatusHandler registered with options.
@@ -118,6 +200,12 @@ def addStatusHandler(
     handler: StatusHandler,
     timeout: Optional[float] = None,
     ttl: Optional[float] = None,
+    *,
+    failure_ttl: Optional[float] = None,
+    interval: Optional[float] = None,
+    failure_threshold: Optional[int] = None,
+    groups: Optional[Iterable[str]] = None,
+    critical: bool = True,
 ) -> None:
     """Register ``handler`` under ``name``, replacing any handler of that name.
 
@@ -129,13 +217,25 @@ def addStatusHandler(
         setting.
     :param ttl: seconds a result may be reused by the status views; ``None``
         (the default) calls the handler on every request.
+    :param failure_ttl: seconds a result that is not ``OK`` may be reused
+        (``None``: as long as ``ttl``).
+    :param interval: run the handler in the background every that many
+        seconds, and answer from its latest result (``None``: the
+        ``svcstatus.interval`` setting; unset, on request).
+    :param failure_threshold: report a non-``OK`` state only after that many
+        in a row (``None``: at once).
+    :param groups: the names of the groups the handler is in (``None``:
+        ``readiness`` and ``startup``; ``liveness`` only when named).
+    :param critical: ``False`` makes the handler's ``RED`` count as
+        ``YELLOW`` in every summary (its own row still says ``RED``).
     """
     if not isinstance(name, str):
         # 1 and "1" would be two handlers with one name in every output.
         raise TypeError(f"a status handler name must be a str, not {name!r}")
     if not callable(handler):
         raise TypeError(f"status handler {name!r} is not callable: {handler!r}")
-    options = handler_options(timeout, ttl)
+    options = handler_options(timeout, ttl, failure_ttl, interval, failure_threshold,
+                              groups, critical)
     with _OPTIONS_LOCK:
         dict.__setitem__(STATUS_HANDLERS, name, handler)
         if options == NO_OPTIONS:
