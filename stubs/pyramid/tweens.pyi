@@ -1,1 +1,2 @@
 EXCVIEW: str
+INGRESS: str

@@ -9,6 +9,7 @@ import pytest
 from pyramid.config import Configurator
 from pyramid.interfaces import IRoutesMapper
 from pyramid.response import Response
+from pyramid.testing import DummyRequest
 from webtest import TestApp
 
 from lovely.ws.status import RED, YELLOW, addStatusHandler
@@ -37,10 +38,20 @@ def test_routes_have_names_and_dockerflow_paths():
     config = make_config(DOCKERFLOW)
     config.commit()
     mapper = config.registry.getUtility(IRoutesMapper)
-    patterns = {route.name: route.pattern for route in mapper.get_routes()}
-    assert patterns["dockerflow.version"] == "/__version__"
-    assert patterns["dockerflow.heartbeat"] == "/__heartbeat__"
-    assert patterns["dockerflow.lbheartbeat"] == "/__lbheartbeat__"
+    routes = {route.name: route for route in mapper.get_routes()}
+    for name, path in [
+        ("dockerflow.version", "/__version__"),
+        ("dockerflow.heartbeat", "/__heartbeat__"),
+        ("dockerflow.lbheartbeat", "/__lbheartbeat__"),
+    ]:
+        route = routes[name]
+        assert route.match(path) is not None
+        assert route.match(path + "/") is not None
+        assert route.match(path + "//") is None
+    request = DummyRequest()
+    request.registry = config.registry
+    assert request.route_path("dockerflow.version") == "/__version__"
+    assert request.route_url("dockerflow.heartbeat") == "http://example.com/__heartbeat__"
 
 
 def test_route_prefix_moves_the_endpoints():
@@ -49,14 +60,45 @@ def test_route_prefix_moves_the_endpoints():
     app = TestApp(config.make_wsgi_app())
     app.get("/ops/__lbheartbeat__", status=200)
     app.get("/ops/__heartbeat__", status=200)
+    app.get("/ops/__heartbeat__/", status=200)
     app.get("/__lbheartbeat__", status=404)
 
 
-def test_only_get_and_head_are_served():
+@pytest.mark.parametrize("path", ["/__version__/", "/__heartbeat__/", "/__lbheartbeat__/"])
+def test_a_trailing_slash_is_the_same_endpoint(version_file, path):
+    """Adapted from python-dockerflow tests/django/test_django.py::test_version_exists
+    (parametrized with "/__version__" and "/__version__/")."""
+    app = make_app(DOCKERFLOW, settings={"dockerflow.version_file": version_file})
+    with_slash = app.get(path)
+    without = app.get(path.rstrip("/"))
+    assert with_slash.status_int == without.status_int == 200
+    assert with_slash.json == without.json
+    if path == "/__version__/":
+        assert with_slash.json == VERSION
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH", "OPTIONS"])
+@pytest.mark.parametrize("path", ["/__version__", "/__heartbeat__", "/__lbheartbeat__",
+                                  "/__heartbeat__/"])
+def test_other_methods_get_405_with_allow(method, path):
+    addStatusHandler("db", fixed(state=RED))
     app = make_app(DOCKERFLOW)
-    app.post("/__heartbeat__", status=404)
-    app.put("/__lbheartbeat__", status=404)
-    app.delete("/__version__", status=404)
+    response = app.request(path, method=method, status=405)
+    assert response.headers["Allow"] == "GET, HEAD"
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.json == {"error": "method not allowed"}
+
+
+@needs_pyramid2
+def test_405_needs_no_permission_nor_csrf_token():
+    def setup(config):
+        config.set_security_policy(DenyAll())
+        config.set_default_permission("view")
+        config.set_default_csrf_options(require_csrf=True)
+
+    app = make_app(DOCKERFLOW, setup=setup)
+    app.post("/__heartbeat__", status=405)
 
 
 def test_include_twice_and_with_svcstatus_is_harmless():

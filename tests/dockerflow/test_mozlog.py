@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from lovely.ws.status.dockerflow import JsonLogFormatter
+from lovely.ws.status.dockerflow import JsonLogFormatter, MozlogFormatter, MozlogHandler
 from lovely.ws.status.dockerflow.mozlog import syslog_severity
 
 
@@ -97,8 +97,10 @@ def test_one_line_per_record(capture):
         (logging.INFO, 6),
         (logging.DEBUG, 7),
         (5, 7),
-        (25, 6),
-        (45, 3),
+        # Levels between the standard ones are 7, as in python-dockerflow.
+        (25, 7),
+        (45, 7),
+        (60, 7),
     ],
 )
 def test_severity_is_the_syslog_level(capture, level, severity):
@@ -173,6 +175,83 @@ def test_fields_are_always_json(capture):
     assert fields["unprintable"] == "<unprintable Unprintable>"
 
 
+def test_extras_starting_with_an_underscore_are_kept(capture):
+    logger, lines = capture
+    logger.info("m", extra={"_private": 1, "__dunder": "x"})
+    assert lines()[0]["Fields"] == {"msg": "m", "_private": 1, "__dunder": "x"}
+
+
+@pytest.mark.parametrize("message", ["", '{"spam": "eggs"}', "{}"])
+def test_an_empty_or_json_message_gives_no_msg(capture, message):
+    logger, lines = capture
+    logger.info(message, extra={"k": "v"})
+    assert lines()[0]["Fields"] == {"k": "v"}
+
+
+def test_a_message_that_only_starts_like_json_is_kept(capture):
+    logger, lines = capture
+    logger.info("{not closed")
+    logger.info("not opened}")
+    assert [e["Fields"]["msg"] for e in lines()] == ["{not closed", "not opened}"]
+
+
+def test_logger_name_is_the_fourth_positional_argument():
+    formatter = MozlogFormatter(None, None, "%", "shop")
+    assert formatter.logger_name == "shop"
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "m", (), None)
+    assert strict_loads(formatter.format(record))["Logger"] == "shop"
+
+
+def test_dict_config_validate_in_fourth_place_is_not_a_name(restore_logging):
+    # dictConfig passes "validate: false" positionally after the style.
+    stream = io.StringIO()
+    logging.config.dictConfig({
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"class": "lovely.ws.status.dockerflow.MozlogFormatter",
+                                "validate": False}},
+        "handlers": {"out": {"class": "logging.StreamHandler", "stream": stream,
+                             "formatter": "json"}},
+        "loggers": {"dockerflow.ini.app": {"handlers": ["out"], "level": "INFO",
+                                           "propagate": False}},
+    })
+    logging.getLogger("dockerflow.ini.app").info("hi")
+    assert strict_loads(stream.getvalue())["Logger"] == "Dockerflow"
+
+
+def test_a_records_own_logger_name_wins():
+    formatter = MozlogFormatter(logger_name="from-formatter")
+    record = logging.makeLogRecord({"msg": "m", "logger_name": "from-record"})
+    entry = strict_loads(formatter.format(record))
+    assert entry["Logger"] == "from-record"
+    assert "logger_name" not in entry["Fields"]
+
+
+def test_convert_record_is_what_format_writes():
+    formatter = MozlogFormatter(logger_name="shop")
+    record = logging.LogRecord("x", logging.WARNING, __file__, 1, "m %s", ("a",), None)
+    record.more = "stuff"
+    converted = formatter.convert_record(record)
+    assert converted == strict_loads(formatter.format(record))
+    assert converted["EnvVersion"] == MozlogFormatter.LOGGING_FORMAT_VERSION == "2.0"
+    assert converted["Fields"] == {"msg": "m a", "more": "stuff"}
+
+
+def test_json_log_formatter_is_the_same_class():
+    assert JsonLogFormatter is MozlogFormatter
+
+
+def test_mozlog_handler_writes_to_stdout_by_default(capsys):
+    handler = MozlogHandler(name="shop")
+    logger = logging.Logger("dockerflow.test.handler", level=1)
+    logger.addHandler(handler)
+    logger.info("to stdout")
+    entry = strict_loads(capsys.readouterr().out)
+    assert entry["Logger"] == "shop"
+    assert entry["Fields"] == {"msg": "to stdout"}
+    assert isinstance(handler.formatter, MozlogFormatter)
+
+
 def test_message_with_wrong_arguments_is_kept(capture):
     logger, lines = capture
     logger.info("needs two: %s %s", "only one")
@@ -189,7 +268,7 @@ def test_records_made_by_hand_with_exc_info_true_or_an_exception():
     line = strict_loads(formatter.format(plain))
     assert line["Fields"]["msg"] == "no exception here"
     assert "error" not in line["Fields"]
-    assert line["Severity"] == 6
+    assert line["Severity"] == 7  # no level: as python-dockerflow, the default 7
 
     try:
         raise KeyError("lost key")

@@ -38,6 +38,12 @@ def commit(settings):
         ({"dockerflow.heartbeat_failed_status": "42"}, "heartbeat_failed_status"),
         ({"dockerflow.heartbeat_failed_status": "x"}, "heartbeat_failed_status"),
         ({"dockerflow.request_summary": "maybe"}, "dockerflow.request_summary"),
+        ({"dockerflow.error_endpoint": "maybe"}, "dockerflow.error_endpoint"),
+        ({"dockerflow.request_id": "maybe"}, "dockerflow.request_id"),
+        ({"dockerflow.request_id_header_name": "X Request"},
+         "dockerflow.request_id_header_name"),
+        ({"dockerflow.request_id_header_name": ""}, "dockerflow.request_id_header_name"),
+        ({"dockerflow.summary_log_querystring": "2"}, "dockerflow.summary_log_querystring"),
         (
             {"dockerflow.version_callback": "tests.no_such_module:f"},
             "dockerflow.version_callback",
@@ -88,6 +94,10 @@ def test_typed_values_are_in_the_app_status_not_in_the_settings():
     # In their first order, each once.
     assert app.settings["dockerflow.checks"] == ("db", "cache")
     assert app.settings["dockerflow.version_file"] is None
+    assert app.settings["dockerflow.silenced_checks"] == frozenset()
+    assert app.settings["dockerflow.request_id_header_name"] == "X-Request-ID"
+    assert app.settings["dockerflow.error_endpoint"] is False
+    assert app.settings["dockerflow.request_id"] is True
     # The application's own settings stay as it gave them.
     for key, value in raw.items():
         assert config.registry.settings[key] == value

@@ -9,21 +9,28 @@
 - ``/__lbheartbeat__`` (``dockerflow.lbheartbeat``): 200 without touching a
   backend, 503 while the probe of :mod:`lovely.ws.status.probestatus` is
   decommissioned;
+- with ``dockerflow.error_endpoint = true``, ``/__error__``
+  (``dockerflow.error``), which logs an error and raises;
 
-the events :class:`HeartbeatPassed` and :class:`HeartbeatFailed`, and, with
-``dockerflow.request_summary = true``, a tween that logs one MozLog
-``request.summary`` record per request (see :class:`JsonLogFormatter`).
+each also with a trailing slash; other methods than ``GET`` and ``HEAD``
+get 405. Also the events :class:`HeartbeatPassed` and
+:class:`HeartbeatFailed`, a tween that gives each request an id
+(:data:`request_id_context`, ``rid`` in MozLog records), and with
+``dockerflow.request_summary = true`` one MozLog ``request.summary``
+record per request (see :class:`MozlogFormatter`). Check functions in
+python-dockerflow's style: :mod:`lovely.ws.status.dockerflow.checks`.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Any, Dict
+import re
+from typing import Any, Dict, Tuple
 
 from pyramid.exceptions import ConfigurationError
 from pyramid.path import AssetResolver
 from pyramid.security import NO_PERMISSION_REQUIRED
-from pyramid.tweens import EXCVIEW
+from pyramid.tweens import INGRESS
 
 from ..appstatus import get_app_status
 from ..settings import (
@@ -41,13 +48,16 @@ from .events import (
     IHeartbeatFailed,
     IHeartbeatPassed,
 )
-from .mozlog import REQUEST_ID_ENVIRON_KEY, JsonLogFormatter
+from .mozlog import REQUEST_ID_ENVIRON_KEY, JsonLogFormatter, MozlogFormatter, MozlogHandler
+from .requestid import RequestIdLogFilter, request_id_context
 from .views import (
     VersionCallback,
     VersionFile,
     default_version_path,
+    error_view,
     heartbeat_view,
     lbheartbeat_view,
+    method_not_allowed_view,
     version_view,
 )
 
@@ -59,6 +69,10 @@ __all__ = [
     "IHeartbeatFailed",
     "IHeartbeatPassed",
     "JsonLogFormatter",
+    "MozlogFormatter",
+    "MozlogHandler",
+    "RequestIdLogFilter",
+    "request_id_context",
     "REQUEST_ID_ENVIRON_KEY",
 ]
 
@@ -72,6 +86,23 @@ ROUTES = (
     ("dockerflow.heartbeat", "/__heartbeat__", heartbeat_view),
     ("dockerflow.lbheartbeat", "/__lbheartbeat__", lbheartbeat_view),
 )
+#: The route of ``/__error__``, added with ``dockerflow.error_endpoint``.
+ERROR_ROUTE = ("dockerflow.error", "/__error__", error_view)
+#: What each route answers; other methods get 405.
+ALLOWED_METHODS = ("GET", "HEAD")
+# Each path also matches with a trailing slash, as in python-dockerflow's
+# Django middleware; route_url() gives the path without it.
+SLASH = "{slash:/?}"
+
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+\Z")
+
+
+def as_header_name(value: Any) -> str:
+    """An HTTP header name such as ``X-Request-ID``."""
+    text = "" if value is None else str(value).strip()
+    if not _TOKEN.match(text):
+        raise ValueError(f"expected an HTTP header name, got {value!r}")
+    return text
 
 DOCKERFLOW_SETTINGS = [
     Setting(
@@ -106,10 +137,50 @@ DOCKERFLOW_SETTINGS = [
         "myapp.version:get_version",
     ),
     Setting(
+        "dockerflow.silenced_checks",
+        as_lines,
+        [],
+        "Message ids of check functions that ``/__heartbeat__`` ignores "
+        "(python-dockerflow's ``silenced_checks``).",
+        "myapp.checks.W001",
+    ),
+    Setting(
+        "dockerflow.error_endpoint",
+        as_bool,
+        False,
+        "Add ``/__error__``, which logs an error and raises, to test error "
+        "reporting end to end.",
+        "true",
+    ),
+    Setting(
+        "dockerflow.request_id",
+        as_bool,
+        True,
+        "Give each request an id, for the logs (``rid``) and the response "
+        "(adds a tween); ``false`` leaves it out unless the request summary "
+        "needs it.",
+        "false",
+    ),
+    Setting(
+        "dockerflow.request_id_header_name",
+        as_header_name,
+        "X-Request-ID",
+        "The header that carries a request id in, and out with the response.",
+        "X-Cloud-Trace-Context",
+    ),
+    Setting(
         "dockerflow.request_summary",
         as_bool,
         False,
-        "Log one ``request.summary`` record per request (adds a tween).",
+        "Log one ``request.summary`` record per request.",
+        "true",
+    ),
+    Setting(
+        "dockerflow.summary_log_querystring",
+        as_bool,
+        False,
+        "Add the query string (decoded, password parameters hidden) to the "
+        "request summary as ``querystring``.",
         "true",
     ),
 ]
@@ -158,8 +229,22 @@ def _version_source(config: Any, typed: Dict[str, Any]) -> Any:
     return VersionFile(default_version_path())
 
 
+def _flag(settings: Dict[str, Any], key: str, default: bool) -> bool:
+    """A boolean setting read at include time (routes and tweens are
+    decided then); a bad value is reported by the settings action at commit."""
+    try:
+        return as_bool(settings.get(key, default))
+    except ValueError:
+        return default
+
+
+def _no_slash(request: Any, elements: Tuple[Any, ...], kw: Dict[str, Any]) -> Any:
+    kw.setdefault("slash", "")
+    return elements, kw
+
+
 def includeme(config: Any) -> None:
-    """Add the Dockerflow routes and views, and the summary tween if enabled.
+    """Add the Dockerflow routes and views, and the request id tween.
 
     The ``dockerflow.*`` settings are checked when the configuration is
     committed; ``$APP_DIR`` is read then too.
@@ -170,26 +255,27 @@ def includeme(config: Any) -> None:
 
     def install(typed: Dict[str, Any]) -> None:
         typed["dockerflow.checks"] = tuple(dict.fromkeys(typed["dockerflow.checks"]))
+        typed["dockerflow.silenced_checks"] = frozenset(typed["dockerflow.silenced_checks"])
         app.settings.update(typed)
         app.version = _version_source(config, typed)
 
     add_settings_action(config, PREFIX, DOCKERFLOW_SETTINGS, then=install)
-    for name, pattern, view in ROUTES:
-        config.add_route(name, pattern)
-        config.add_view(
-            view,
-            route_name=name,
-            request_method=("GET", "HEAD"),
-            permission=NO_PERMISSION_REQUIRED,
-            # Read-only endpoints for machines: nothing a CSRF token protects.
-            require_csrf=False,
-        )
     settings = config.get_settings() or {}
-    try:
-        summary = as_bool(settings.get("dockerflow.request_summary", False))
-    except ValueError:
-        summary = False  # the settings action reports the bad value at commit
-    if summary:
-        # Over the exception view, so the record has the status code the
-        # client gets, and an exception that escapes it is still logged.
-        config.add_tween(TWEEN_NAME, over=EXCVIEW)
+    routes: Tuple[Any, ...] = ROUTES
+    if _flag(settings, "dockerflow.error_endpoint", False):
+        routes += (ERROR_ROUTE,)
+    options = {
+        "permission": NO_PERMISSION_REQUIRED,
+        # Endpoints for machines: nothing a CSRF token protects.
+        "require_csrf": False,
+    }
+    for name, pattern, view in routes:
+        config.add_route(name, pattern + SLASH, pregenerator=_no_slash)
+        config.add_view(view, route_name=name, request_method=ALLOWED_METHODS, **options)
+        # Fewer predicates: Pyramid tries it after the view above.
+        config.add_view(method_not_allowed_view, route_name=name, **options)
+    if (_flag(settings, "dockerflow.request_summary", False)
+            or _flag(settings, "dockerflow.request_id", True)):
+        # Outermost, so that the id covers every other tween, and the
+        # summary has the status code the client gets.
+        config.add_tween(TWEEN_NAME, under=INGRESS)

@@ -33,18 +33,24 @@ class IHeartbeatEvent(Interface):
     """A ``/__heartbeat__`` has been answered (or is about to be)."""
 
     request = Attribute("The request of the heartbeat.")
-    level = Attribute("The worst level of all checks: 0, 30 (warning) or 40 (error).")
-    checks = Attribute("Name -> 'ok', 'warning' or 'error' for each check.")
-    details = Attribute("Name -> {'status', 'level', 'detail'} for each check not ok.")
+    level = Attribute(
+        "The worst level of all checks: 0 (ok), 30 (warning), 40 (error), or "
+        "for check functions also 10 (debug), 20 (info), 50 (critical) and others."
+    )
+    checks = Attribute("Name -> 'ok', 'warning', 'error' (...) for each check.")
+    details = Attribute(
+        "Name -> {'status', 'level', 'detail'} (or 'messages' instead of "
+        "'detail' for a check function) for each check above level 0."
+    )
     status_code = Attribute("The HTTP status code of the heartbeat response.")
 
 
 class IHeartbeatPassed(IHeartbeatEvent):
-    """No check is an error (warnings pass)."""
+    """No check is an error or worse (warnings pass)."""
 
 
 class IHeartbeatFailed(IHeartbeatEvent):
-    """At least one check is an error."""
+    """At least one check is an error or worse."""
 
 
 class HeartbeatEvent:
@@ -70,9 +76,9 @@ class HeartbeatEvent:
 
 @implementer(IHeartbeatPassed)
 class HeartbeatPassed(HeartbeatEvent):
-    """Every check is ok or a warning (:attr:`level` 0 or 30)."""
+    """Every check is ok, or at most a warning (:attr:`level` below 40)."""
 
 
 @implementer(IHeartbeatFailed)
 class HeartbeatFailed(HeartbeatEvent):
-    """At least one check is an error (:attr:`level` 40)."""
+    """At least one check is an error or worse (:attr:`level` 40 or more)."""

@@ -1,4 +1,4 @@
-"""The three Dockerflow views and the sources of ``/__version__``."""
+"""The Dockerflow views and the sources of ``/__version__``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import logging
 import os
 import stat
 from collections.abc import Mapping
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import AbstractSet, Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from ..appstatus import get_app_status
 from ..probe.store import OK as PROBE_OK
@@ -15,6 +15,7 @@ from ..probe.store import StoreUnavailable
 from ..probestatus import read_probe
 from ..render.json import JSON_CONTENT_TYPE, render_json
 from ..states import OK, RED, YELLOW
+from .checks import Messages, level_to_text
 from .events import (
     LEVEL_ERROR,
     LEVEL_OK,
@@ -29,12 +30,16 @@ __all__ = [
     "VersionFile",
     "VersionNotFoundError",
     "default_version_path",
+    "error_view",
     "heartbeat_view",
     "lbheartbeat_view",
+    "method_not_allowed_view",
     "version_view",
 ]
 
 log = logging.getLogger("lovely.ws.status.dockerflow")
+#: Where the heartbeat logs the messages of check functions.
+checks_log = logging.getLogger("lovely.ws.status.dockerflow.checks")
 
 #: The largest version file read; a Dockerflow one is a few hundred bytes.
 MAX_VERSION_FILE_BYTES = 1024 * 1024
@@ -58,6 +63,7 @@ _NOT_FOUND_BODY = render_json({"error": "no version information"}).encode("ascii
 _BROKEN_BODY = render_json(
     {"error": "the version information cannot be read; see the server log"}
 ).encode("ascii")
+_NOT_ALLOWED_BODY = render_json({"error": "method not allowed"}).encode("ascii")
 
 MISSING_CHECK_DETAIL = "no status handler is registered under this name"
 
@@ -193,6 +199,7 @@ def _json_response(request: Any, body: bytes, status: int = 200) -> Any:
     response.status = status
     response.headers["Content-Type"] = JSON_CONTENT_TYPE
     response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
     response.body = body
     return response
 
@@ -212,28 +219,52 @@ def version_view(request: Any) -> Any:
     return _json_response(request, body)
 
 
+def _function_check(
+    messages: Messages, silenced: AbstractSet[Any]
+) -> Tuple[int, Dict[str, Any]]:
+    """Level and details of a check function's status; logs its messages."""
+    level = LEVEL_OK
+    shown: Dict[Any, str] = {}
+    for message in messages:
+        ident, message_level = message["id"], message["level"]
+        checks_log.log(message_level, "%s: %s", ident, message["msg"])
+        if ident in silenced:
+            continue
+        shown[ident] = message["msg"]
+        if message_level > level:
+            level = message_level
+    return level, {"status": level_to_text(level), "level": level, "messages": shown}
+
+
 def heartbeat_report(
-    registry: Any, checks: Sequence[str] = ()
+    registry: Any, checks: Sequence[str] = (), silenced: AbstractSet[Any] = frozenset()
 ) -> Tuple[int, Dict[Any, str], Dict[Any, Dict[str, Any]]]:
     """Evaluate the handlers: ``(level, {name: text}, {name: details})``.
 
-    ``checks`` limits the evaluation to those names; a name without a
-    registered handler is an error.
+    A status handler's level is 0 (``OK``), 30 (``YELLOW``) or 40
+    (``RED``), its details ``status``, ``level`` and ``detail``. A check
+    function's (:class:`~lovely.ws.status.dockerflow.checks.CheckHandler`)
+    level is that of its worst message whose id is not in ``silenced``, its
+    details ``status``, ``level`` and ``messages`` (id -> text); each of its
+    messages is logged at its own level. Details are given for checks
+    above 0. ``checks`` limits the evaluation to those names; a name
+    without a registered handler is an error.
     """
     report = get_app_status(registry).evaluate(checks or None)
     level = LEVEL_OK
     texts: Dict[Any, str] = {}
     details: Dict[Any, Dict[str, Any]] = {}
     for name, status in report.sorted_items():
-        state = status["state"]
-        text, check_level = _LEVELS.get(state, _ERROR)
+        messages = status.get("messages")
+        if type(messages) is Messages:
+            check_level, detail = _function_check(messages, silenced)
+            text = detail["status"]
+        else:
+            text, check_level = _LEVELS.get(status["state"], _ERROR)
+            detail = {"status": text, "level": check_level, "detail": status.get("detail")}
         texts[name] = text
-        if check_level:
-            details[name] = {
-                "status": text,
-                "level": check_level,
-                "detail": status.get("detail"),
-            }
+        if check_level > LEVEL_OK:
+            details[name] = detail
             if check_level > level:
                 level = check_level
     if checks and len(report.names) < len(checks):
@@ -247,27 +278,28 @@ def heartbeat_report(
                 "detail": MISSING_CHECK_DETAIL,
             }
         if missing:
-            level = LEVEL_ERROR
+            level = max(level, LEVEL_ERROR)
     return level, texts, details
-
-
-_STATUS_TEXT = {LEVEL_OK: "ok", LEVEL_WARNING: "warning", LEVEL_ERROR: "error"}
 
 
 def heartbeat_view(request: Any) -> Any:
     """``/__heartbeat__``: every status handler as a Dockerflow check.
 
-    200 while no check is an error, else ``dockerflow.heartbeat_failed_status``.
+    200 while no check is an error (level 40) or worse, else
+    ``dockerflow.heartbeat_failed_status``; messages whose id is in
+    ``dockerflow.silenced_checks`` do not count.
     Notifies :class:`HeartbeatPassed` or :class:`HeartbeatFailed` afterwards.
     """
     registry = getattr(request, "registry", None)
     settings = get_app_status(registry).settings
-    level, checks, details = heartbeat_report(registry, settings.get("dockerflow.checks", ()))
+    level, checks, details = heartbeat_report(
+        registry,
+        settings.get("dockerflow.checks", ()),
+        settings.get("dockerflow.silenced_checks", frozenset()),
+    )
     failed = level >= LEVEL_ERROR
     code = settings.get("dockerflow.heartbeat_failed_status", 500) if failed else 200
-    body = _encode(
-        {"status": _STATUS_TEXT[level], "checks": checks, "details": details}
-    )
+    body = _encode({"status": level_to_text(level), "checks": checks, "details": details})
     response = _json_response(request, body, code)
     notify = getattr(registry, "notify", None)
     if notify is not None:
@@ -289,3 +321,20 @@ def lbheartbeat_view(request: Any) -> Any:
     if text == PROBE_OK:
         return _json_response(request, _LB_OK_BODY)
     return _json_response(request, _encode({"status": "error", "detail": text}), 503)
+
+
+class ErrorEndpointError(Exception):
+    """What ``/__error__`` raises."""
+
+
+def error_view(request: Any) -> Any:
+    """``/__error__``: logs an error and raises, to test error reporting."""
+    log.error("The __error__ endpoint was called")
+    raise ErrorEndpointError("This is a test exception from the /__error__ endpoint.")
+
+
+def method_not_allowed_view(request: Any) -> Any:
+    """405 with ``Allow: GET, HEAD``, for the other methods on an endpoint."""
+    response = _json_response(request, _NOT_ALLOWED_BODY, 405)
+    response.headers["Allow"] = "GET, HEAD"
+    return response
