@@ -3,7 +3,9 @@ cheap reads, every app and process of the host sharing one text, and a 503
 (never a 500) when the file cannot be read."""
 from __future__ import annotations
 
+import logging
 import os
+import stat
 import threading
 import time
 from urllib.parse import quote
@@ -18,7 +20,7 @@ from lovely.ws.status.probe.filestore import FileStore
 from lovely.ws.status.probe.store import StoreUnavailable
 from lovely.ws.status.probe.urls import open_store
 
-from ..helpers import make_app
+from ..helpers import PATIENCE, in_thread, make_app
 from .test_view import BODIES, acceptable
 
 PROBE = "lovely.ws.status.probestatus"
@@ -214,7 +216,7 @@ def test_file_that_cannot_be_written_is_503(tmp_path):
     path.mkdir()
     (path / "x").write_text("")  # a directory that os.replace() cannot replace
     response = app.post("/probe_status?body=OFF", status=503)
-    assert "the probe is unchanged" in response.text
+    assert "the text may not have been stored" in response.text
 
 
 def test_file_url_with_a_nul_byte_is_a_configuration_error(tmp_path):
@@ -245,3 +247,228 @@ def test_any_body_file_store(tmp_path, body):
     for reader in (app, file_app(path)):
         after = reader.get("/probe_status", expect_errors=True)
         assert (after.status_int, after.text) == expected
+
+
+# --- what else can be at the path ------------------------------------------------
+# Anybody who can write to the directory can put something there.
+
+
+def get_in_thread(reader):
+    """``reader()`` in a thread: (status, text), or a failure if it hangs."""
+    thread, out = in_thread(reader)
+    thread.join(PATIENCE)
+    assert not thread.is_alive(), "the read hangs"
+    return out[0]
+
+
+def release_fifo(path):
+    # Should a reader hang in open(), a writer that comes and goes lets it go.
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+    except OSError:
+        pass
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_a_fifo_at_the_path_is_503_not_a_hang(tmp_path, caplog):
+    path = tmp_path / "probe"
+    app = file_app(path)
+    os.mkfifo(path)
+    try:
+        response = get_in_thread(lambda: app.get("/probe_status", status=503))
+        assert response.text == (
+            f"probe store unavailable: cannot read the probe file {path}: it is a FIFO, "
+            "and only a regular file is read"
+        )
+        assert any("it is a FIFO" in r.getMessage() for r in caplog.records)
+        # The app is not stuck: with the FIFO gone it answers again.
+        os.unlink(path)
+        assert app.get("/probe_status").text == "OK"
+    finally:
+        release_fifo(path)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_a_fifo_that_takes_the_place_after_the_check_is_no_hang(tmp_path, monkeypatch):
+    # The race the check on the open descriptor is for: a regular file at
+    # lstat() time, a FIFO at open() time.
+    path = tmp_path / "probe"
+    path.write_text("OFF")
+    store = FileStore(str(path))
+    real_lstat = os.lstat
+
+    def lstat_then_swap(target, *args, **kwargs):
+        st = real_lstat(target, *args, **kwargs)
+        if str(target) == str(path):
+            os.unlink(path)
+            os.mkfifo(path)
+        return st
+
+    monkeypatch.setattr(os, "lstat", lstat_then_swap)
+    try:
+        def read():
+            with pytest.raises(StoreUnavailable, match="it is a FIFO"):
+                store.get()
+            return True
+
+        assert get_in_thread(read)
+    finally:
+        monkeypatch.undo()
+        release_fifo(path)
+
+
+SECRET = "s3cr3t-token-4711"
+
+
+def test_a_symlink_at_the_path_is_not_followed(tmp_path, caplog):
+    secret = tmp_path / "secret"
+    secret.write_text(f"API_TOKEN={SECRET}\n")
+    path = tmp_path / "probe"
+    app = file_app(path)
+    os.symlink(secret, path)
+    response = app.get("/probe_status", status=503)
+    assert response.text.startswith("probe store unavailable: ")
+    assert "it is a symbolic link" in response.text
+    assert SECRET not in response.text
+    assert all(SECRET not in r.getMessage() for r in caplog.records)
+
+
+def test_a_symlink_to_environ_is_not_followed(tmp_path):
+    path = tmp_path / "probe"
+    os.symlink("/proc/self/environ", path)
+    with pytest.raises(StoreUnavailable, match="symbolic link"):
+        FileStore(str(path)).get()
+
+
+def test_a_symlink_that_takes_the_place_after_the_check_is_not_followed(tmp_path,
+                                                                         monkeypatch):
+    secret = tmp_path / "secret"
+    secret.write_text(SECRET)
+    path = tmp_path / "probe"
+    path.write_text("OFF")
+    store = FileStore(str(path))
+    real_lstat = os.lstat
+
+    def lstat_then_swap(target, *args, **kwargs):
+        st = real_lstat(target, *args, **kwargs)
+        if str(target) == str(path):
+            os.unlink(path)
+            os.symlink(secret, path)
+        return st
+
+    monkeypatch.setattr(os, "lstat", lstat_then_swap)
+    with pytest.raises(StoreUnavailable, match="symbolic link") as info:
+        store.get()
+    assert SECRET not in str(info.value)
+
+
+def test_a_cached_text_is_not_served_for_a_symlink(tmp_path):
+    secret = tmp_path / "secret"
+    secret.write_text(SECRET)
+    path = tmp_path / "probe"
+    path.write_text("OFF")
+    old = time.time_ns() - 3_600_000_000_000
+    os.utime(path, ns=(old, old))
+    store = FileStore(str(path))
+    assert store.get() == "OFF"  # cached
+    os.unlink(path)
+    os.symlink(secret, path)
+    with pytest.raises(StoreUnavailable, match="symbolic link"):
+        store.get()
+
+
+def test_a_hard_link_to_another_file_is_not_read(tmp_path):
+    secret = tmp_path / "secret"
+    secret.write_text(SECRET)
+    path = tmp_path / "probe"
+    os.link(secret, path)
+    with pytest.raises(StoreUnavailable, match="2 names") as info:
+        FileStore(str(path)).get()
+    assert SECRET not in str(info.value)
+
+
+def test_a_large_file_is_not_served(tmp_path):
+    path = tmp_path / "probe"
+    path.write_bytes(b"x" * (64 * 1024))
+    app = file_app(path)
+    response = app.get("/probe_status", status=503)
+    assert response.text == (
+        f"probe store unavailable: the probe file {path} holds more than 4098 bytes, "
+        "longer than any probe text"
+    )
+    assert len(response.body) < 300
+
+
+@pytest.mark.parametrize(
+    "data, served",
+    [
+        ("é".encode() * 1024 + b"\r\n", "é" * 1024),
+        (b"x" * 1024 + b"\n", "x" * 1024),
+        (b"caf\xe9", "caf\ufffd"),  # Latin-1 by hand: replaced, still decommissioned
+    ],
+)
+def test_the_longest_texts_are_served(tmp_path, data, served):
+    path = tmp_path / "probe"
+    path.write_bytes(data)
+    assert FileStore(str(path)).get() == served
+
+
+@pytest.mark.parametrize(
+    "data, words",
+    [
+        (b"x" * 1025, "1025 characters long"),
+        (b"maintenance\x1b]0;pwned\x07", "U+001B at position 11"),
+        (b"two\nlines", "U+000A at position 3"),
+        (b"tab\there", "U+0009"),
+    ],
+)
+def test_a_file_with_no_valid_text_is_503(tmp_path, data, words):
+    path = tmp_path / "probe"
+    path.write_bytes(data)
+    response = file_app(path).get("/probe_status", status=503)
+    assert response.text.startswith(
+        f"probe store unavailable: the probe file {path} holds no valid probe text: "
+    )
+    assert words in response.text
+    assert "\x1b" not in response.text
+
+
+def test_the_directory_is_synced_after_the_rename(tmp_path, monkeypatch):
+    # The rename is an entry of the directory: not synced, a crash can undo it.
+    synced = []
+    real_fsync = os.fsync
+
+    def fsync(fd):
+        synced.append(stat.S_ISDIR(os.fstat(fd).st_mode))
+        return real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    FileStore(str(tmp_path / "probe")).set("OFF")
+    assert synced == [False, True]  # the file, then its directory
+
+
+@pytest.mark.parametrize(
+    "mode, words",
+    [
+        (0o777, "writable by every user"),
+        (0o1777, "the sticky bit keeps them from replacing the app's file, not from "
+                 "creating it while it is missing"),
+    ],
+)
+def test_a_directory_others_can_write_is_a_warning_at_start(tmp_path, caplog, mode, words):
+    directory = tmp_path / "shared"
+    directory.mkdir()
+    directory.chmod(mode)
+    file_app(directory / "probe")
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert warnings[0].startswith(f"probestatus.store: the directory {directory} ")
+    assert words in warnings[0]
+
+
+def test_a_private_directory_is_no_warning(tmp_path, caplog):
+    directory = tmp_path / "private"
+    directory.mkdir()
+    directory.chmod(0o755)
+    file_app(directory / "probe")
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []

@@ -5,10 +5,12 @@ network, and an app whose default permission and CSRF checks must not get in
 the way."""
 from __future__ import annotations
 
+import logging
 import urllib.error
 import urllib.request
 
 import pytest
+from pyramid import testing
 
 try:
     from pyramid.authorization import ACLHelper, Allow, Authenticated, Everyone
@@ -214,7 +216,7 @@ def test_empty_permission_means_none():
     config.commit()
     app = get_app_status(config.registry)
     assert app.settings["probestatus.permission"] is None
-    assert app.guard is None
+    assert (app.guard.permission, app.guard.networks) == (None, ())
     assert make_plain_app(PROBE, settings={"probestatus.permission": " "}).post(
         "/probe_status?body=OFF", extra_environ={"REMOTE_ADDR": "203.0.113.5"}
     ).text == "OFF"
@@ -310,9 +312,130 @@ def test_locked_probe_refuses_cross_site_posts_from_browsers(headers):
 
 
 @pytest.mark.server
-def test_unlocked_probe_accepts_a_cross_site_post_as_in_1_0():
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"},
+        {"Origin": "https://evil.example"},
+        {"Origin": "null"},
+    ],
+)
+def test_unlocked_probe_refuses_cross_site_posts_from_browsers(headers):
+    # Any web page opened inside the network could otherwise decommission
+    # the instance with a form.
     config = Configurator()
+    config.include(PROBE)
+    with serve_wsgi(config.make_wsgi_app()) as base:
+        status, text = http_post(f"{base}/probe_status?body=OFF", headers)
+        assert status == 403, text
+        assert "cross-site" in text
+        assert probestatus.RESPONSE_BODY == "OK"
+        assert http_post(f"{base}/probe_status?body=OFF") == (200, "OFF")
+
+
+@pytest.mark.server
+def test_refuse_cross_site_false_accepts_them_as_1_0_did():
+    config = Configurator(settings={"probestatus.refuse_cross_site": "false"})
     config.include(PROBE)
     with serve_wsgi(config.make_wsgi_app()) as base:
         headers = {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}
         assert http_post(f"{base}/probe_status?body=OFF", headers) == (200, "OFF")
+
+
+# --- DNS rebinding ---------------------------------------------------------------
+
+
+def rebinding(port):
+    """What a browser sends from a page of a name the attacker rebound to
+    this server: for the browser it is all one origin."""
+    host = f"rebind.attacker.example:{port}"
+    return {"Host": host, "Origin": f"http://{host}", "Sec-Fetch-Site": "same-origin"}
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("settings", [{}, {"probestatus.allow_from": "127.0.0.1"}],
+                         ids=["unlocked", "allow_from"])
+def test_a_rebound_name_may_not_change_the_probe(settings):
+    config = Configurator(settings=settings)
+    config.include(PROBE)
+    with serve_wsgi(config.make_wsgi_app()) as base:
+        port = base.rsplit(":", 1)[1]
+        status, text = http_post(f"{base}/probe_status?body=pwned", rebinding(port))
+        assert status == 403, text
+        assert "'rebind.attacker.example'" in text
+        assert "probestatus.allowed_hosts" in text
+        assert probestatus.RESPONSE_BODY == "OK"
+        # The same browser headers for the IP address the app is served on.
+        same = {"Origin": base, "Sec-Fetch-Site": "same-origin"}
+        assert http_post(f"{base}/probe_status?body=OFF", same) == (200, "OFF")
+
+
+def browser_post(app, host):
+    headers = {"Host": host, "Origin": f"http://{host}", "Sec-Fetch-Site": "same-origin"}
+    return app.post("/probe_status?body=OFF", headers=headers, expect_errors=True)
+
+
+@pytest.mark.parametrize(
+    "allowed, host, status",
+    [
+        ("", "127.0.0.1:6543", 200),
+        ("", "[::1]:6543", 200),
+        ("", "10.1.2.3", 200),
+        ("", "localhost:6543", 403),
+        ("", "app.example.com", 403),
+        ("app.example.com", "app.example.com", 200),
+        ("app.example.com", "APP.Example.COM:8080", 200),
+        ("app.example.com", "app.example.com.", 200),
+        ("app.example.com", "x.app.example.com", 403),
+        ("app.example.com", "app.example.com.evil.example", 403),
+        (".example.com", "example.com", 200),
+        (".example.com", "a.b.example.com", 200),
+        (".example.com", "badexample.com", 403),
+        ("ops.example.com, localhost", "localhost:6543", 200),
+    ],
+)
+def test_allowed_hosts(allowed, host, status):
+    app = make_plain_app(PROBE, settings={"probestatus.allowed_hosts": allowed})
+    response = browser_post(app, host)
+    assert response.status_int == status, response.text
+
+
+def test_machine_clients_are_not_asked_for_their_host():
+    # curl, load balancers: no Origin, no Sec-Fetch-Site, any Host.
+    app = make_plain_app(PROBE)
+    response = app.post("/probe_status?body=OFF", headers={"Host": "app.example.com"})
+    assert response.text == "OFF"
+
+
+def test_a_direct_call_with_a_browser_request_is_checked_too():
+    # The defaults apply without the settings being read (a bare DummyRequest).
+    request = testing.DummyRequest(headers=rebinding(6543))
+    request.method = "POST"
+    request.GET = {"body": "pwned"}
+    assert probestatus.probe_status_view(request).status_int == 403
+    assert probestatus.RESPONSE_BODY == "OK"
+
+
+# --- log flooding ------------------------------------------------------------------
+
+
+def test_the_missing_security_policy_is_logged_once_then_counted(caplog):
+    app = make_plain_app(PROBE, settings={"probestatus.permission": "manage-probe"})
+    for _ in range(50):
+        app.post("/probe_status?body=OFF", status=403)
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 1
+    assert "no security policy" in errors[0]
+    # At most once per interval, then with how many were left out.
+    get_app_status(app.app.registry).guard.throttle.interval = 0.0
+    app.post("/probe_status?body=OFF", status=403)
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 2
+    assert errors[1].endswith("(49 more refused since the last error)")
+
+
+def test_each_app_logs_its_own_error(caplog):
+    apps = [make_plain_app(PROBE, settings={"probestatus.permission": "p"}) for _ in "ab"]
+    for app in apps + apps:
+        app.post("/probe_status", status=403)
+    assert len([r for r in caplog.records if r.levelno == logging.ERROR]) == 2

@@ -23,9 +23,15 @@ def test_settings_are_typed_in_the_app_and_left_alone_in_the_registry():
     assert typed["probestatus.path"] == "/probe_status"
     assert typed["probestatus.drain_seconds"] == 0.0
     assert typed["probestatus.drain_text"] == "BYE"
+    assert typed["probestatus.refuse_cross_site"] is True
+    assert typed["probestatus.allowed_hosts"] == ()
+    assert typed["probestatus.strict_requests"] is True
     assert config.registry.settings["probestatus.drain_text"] == " BYE "
     app = get_app_status(config.registry)
-    assert (app.store, app.guard, app.drainer) == (None, None, None)
+    assert (app.store, app.drainer) == (None, None)
+    guard = app.guard
+    assert (guard.permission, guard.networks) == (None, ())
+    assert (guard.refuse_cross_site, guard.allowed_hosts, guard.strict) == (True, (), True)
 
 
 @pytest.mark.parametrize(
@@ -49,6 +55,11 @@ def test_settings_are_typed_in_the_app_and_left_alone_in_the_registry():
         ("probestatus.drain_seconds", "soon", "number"),
         ("probestatus.drain_text", "OK", "not be empty or 'OK'"),
         ("probestatus.drain_text", "x" * 1025, "1025 characters"),
+        ("probestatus.refuse_cross_site", "sometimes", "true or false"),
+        ("probestatus.strict_requests", "2", "true or false"),
+        ("probestatus.allowed_hosts", "https://ops.example.com", "without scheme"),
+        ("probestatus.allowed_hosts", "ops.example.com:6543", "not a host name"),
+        ("probestatus.allowed_hosts", "*.example.com", ".example.com stands for"),
     ],
 )
 def test_bad_setting_is_a_configuration_error_naming_the_key(key, value, words):

@@ -100,7 +100,9 @@ def test_a_post_that_cannot_be_stored_is_503_and_logged(app, caplog):
     app.store.down = True
     response = app.post("/probe_status?body=OFF", status=503)
     assert response.text == (
-        "probe store unavailable, the probe is unchanged: switched off by the test"
+        # A write that failed (a timeout above all) may still have landed.
+        "probe store unavailable, the text may not have been stored: "
+        "switched off by the test"
     )
     assert records(caplog, logging.WARNING) == [
         "probe_status cannot store the probe text: switched off by the test"

@@ -73,12 +73,21 @@ class TestDirectCall:
         assert response.text == "OK"
         assert probe_status_view(self.request()).status_int == 200
 
-    @pytest.mark.parametrize("method", ["GET", "HEAD", "PUT", "DELETE", "OPTIONS"])
-    def test_other_methods_read(self, method):
+    @pytest.mark.parametrize("method", ["GET", "HEAD"])
+    def test_reads_ignore_the_query(self, method):
         probe_status_view(self.request("POST", body="OFF"))
         response = probe_status_view(self.request(method, body="ignored"))
         assert response.status_int == 503
         assert response.text == "OFF"
+        assert probestatus.RESPONSE_BODY == "OFF"
+
+    @pytest.mark.parametrize("method", ["PUT", "DELETE", "OPTIONS", "PATCH"])
+    def test_other_methods_are_not_allowed(self, method):
+        # 1.0 answered them as reads; 2.0 changes this on purpose.
+        probe_status_view(self.request("POST", body="OFF"))
+        response = probe_status_view(self.request(method, body="ignored"))
+        assert response.status_int == 405
+        assert response.headers["Allow"] == "GET, HEAD, POST"
         assert probestatus.RESPONSE_BODY == "OFF"
 
     def test_module_global_is_the_memory_store(self):
@@ -154,7 +163,7 @@ def test_head_is_get_without_body():
     assert response.headers["Content-Type"] == CONTENT_TYPE
 
 
-def test_every_answer_is_no_store():
+def test_every_answer_is_no_store_and_nosniff():
     app = probe_app()
     answers = [
         app.get("/probe_status"),
@@ -163,18 +172,28 @@ def test_every_answer_is_no_store():
         app.get("/probe_status", status=503),
         post(app, "x" * 2000, status=400),
         app.post("/probe_status?body=%FF", status=400),
+        app.post("/probe_status?Body=OFF", status=400),
+        app.put("/probe_status", status=405),
+        app.post("/probe_status", headers={"Origin": "https://evil.example"}, status=403),
     ]
     for response in answers:
         assert response.headers["Cache-Control"] == "no-store"
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
         assert response.headers["Content-Type"] == CONTENT_TYPE
 
 
-def test_body_in_form_is_ignored():
-    # 1.0 reads the query string only; a form body does not count.
-    app = probe_app()
-    response = app.post("/probe_status", {"body": "OFF"})
-    assert response.text == "OK"
-    assert app.get("/probe_status").status_int == 200
+def test_headers_set_by_the_app_on_request_response_survive():
+    # The other way to answer: the app has been at request.response.
+    def stamp(event):
+        event.request.response.headers["X-Instance"] = "web-1"
+
+    from pyramid.events import NewRequest
+
+    app = make_app(PROBE, setup=lambda config: config.add_subscriber(stamp, NewRequest))
+    for response in (app.get("/probe_status"), app.put("/probe_status", status=405)):
+        assert response.headers["X-Instance"] == "web-1"
+        assert response.headers["Cache-Control"] == "no-store"
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
 def test_empty_body_is_a_text():

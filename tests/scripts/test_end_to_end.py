@@ -383,10 +383,11 @@ def test_exit_code_is_kept_when_stdout_is_closed(red_ini, name, argv, code):
     assert proc.returncode == code, proc.stderr
 
 
-def test_pprobe_escapes_control_characters_of_the_stored_text(tmp_path):
+def test_pprobe_keeps_control_characters_of_the_stored_text_off_the_terminal(tmp_path):
     # The store holds what anybody with write access to the file (or the
-    # Redis key) put there, past the checks of POST and --off: escape
-    # sequences must not reach the operator's terminal.
+    # Redis key) put there, past the checks of POST and --off: the store
+    # refuses it as the view does, and escape sequences never reach the
+    # operator's terminal.
     ini = tmp_path / "app.ini"
     ini.write_text(
         "[app:main]\nuse = call:tests.scripts.app:main\n"
@@ -394,6 +395,8 @@ def test_pprobe_escapes_control_characters_of_the_stored_text(tmp_path):
     )
     (tmp_path / "probe").write_bytes(b"maintenance\x1b]0;pwned\x07\x1b[2J")
     result = run("pprobe", str(ini))
-    assert result.returncode == 1, result.stderr
-    assert "\x1b" not in result.stdout and "\x07" not in result.stdout
-    assert result.stdout.startswith("maintenance\\x1b]0;pwned")
+    assert result.returncode == 3, result.stderr
+    for output in (result.stdout, result.stderr):
+        assert "\x1b" not in output and "\x07" not in output
+    assert "holds no valid probe text" in result.stderr
+    assert "U+001B at position 11" in result.stderr

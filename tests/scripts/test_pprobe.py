@@ -3,6 +3,7 @@ read and set through its store."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from webtest import TestApp
 from lovely.ws.status.appstatus import get_app_status
 from lovely.ws.status.scripts import pprobe
 
+from ..helpers import PATIENCE, in_thread
 from .bootstrap import make_registry
 
 
@@ -138,3 +140,34 @@ def test_help_documents_the_exit_codes(capsys):
     out = capsys.readouterr().out
     assert "--off TEXT" in out and "--on" in out and "--show" in out
     assert "5   the application uses the in-memory store" in out
+
+
+@pytest.mark.parametrize("text", ["", "   "])
+def test_refuses_an_empty_text(swap, capsys, text):
+    # --off "$REASON" with REASON unset would answer 503 with an empty page.
+    boot = swap(make_registry)
+    assert pprobe.main(["pprobe", "app.ini", "--off", text]) == 64
+    err = capsys.readouterr().err
+    assert "--off: the text is empty" in err
+    assert boot.calls == []
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_a_fifo_at_the_probe_path_exits_3_without_hanging(swap, capsys, tmp_path):
+    probe = tmp_path / "probe.txt"
+    swap(file_store_registry(probe))
+    os.mkfifo(probe)
+    try:
+        thread, out = in_thread(pprobe.main, ["pprobe", "app.ini", "--show"])
+        thread.join(PATIENCE)
+        assert not thread.is_alive(), "pprobe hangs on the FIFO"
+    finally:
+        try:  # let a hanging reader go
+            os.close(os.open(probe, os.O_WRONLY | os.O_NONBLOCK))
+        except OSError:
+            pass
+    assert out == [3]
+    assert "it is a FIFO" in capsys.readouterr().err
+    # --off replaces whatever is at the path (the rename does not open it).
+    assert pprobe.main(["pprobe", "app.ini", "--off", "maintenance"]) == 0
+    assert probe.read_text() == "maintenance"

@@ -1,15 +1,18 @@
 """The ``/probe_status`` view that load balancers poll.
 
 It answers ``OK`` with 200 until the instance is decommissioned: a ``POST
-/probe_status?body=TEXT`` stores ``TEXT`` and every other request then gets
-``TEXT`` with ``503 Service Unavailable``. A ``POST`` without ``body`` puts
-it back to ``OK``.
+/probe_status?body=TEXT`` stores ``TEXT`` and every ``GET`` and ``HEAD``
+then gets ``TEXT`` with ``503 Service Unavailable``. A ``POST`` without
+``body`` puts it back to ``OK``.
 
-With no settings this is lovely-ws-status 1.0's behaviour: the text lives in
-this process (:data:`RESPONSE_BODY`) and anybody may ``POST``. The settings
-under ``probestatus.`` share the text between processes and hosts, restrict
-who may change it, move the route and drain the process on ``SIGTERM``
-(:mod:`lovely.ws.status.probe`).
+With no settings the text lives in this process (:data:`RESPONSE_BODY`)
+and anybody may ``POST``, as in 1.0, with two differences on purpose: a
+browser may not do it for another site (``probestatus.refuse_cross_site``),
+and a ``POST`` that carries more than ``body`` is refused, as are methods
+other than ``GET``, ``HEAD`` and ``POST`` (``probestatus.strict_requests``).
+The other settings under ``probestatus.`` share the text between processes
+and hosts, restrict who may change it, move the route and drain the
+process on ``SIGTERM`` (:mod:`lovely.ws.status.probe`).
 """
 from __future__ import annotations
 
@@ -86,21 +89,34 @@ def store_from_url(url: Optional[str]) -> Union[MemoryStore, FileStore, RedisSto
     return _MEMORY if store is None else store
 
 
+#: Headers of every answer: no cache between the load balancer and the app
+#: may keep an instance in (or out of) rotation, and no browser may take the
+#: text for anything but text.
+_HEADERS = (("Cache-Control", "no-store"), ("X-Content-Type-Options", "nosniff"))
+_ALLOW = "GET, HEAD, POST"
+
+#: The checks of a POST in an app whose settings were never read (the view
+#: called with a bare DummyRequest): the defaults of the settings.
+_DEFAULT_GUARD = Guard()
+
+
 def _answer(request: Any, text: str, status: Optional[int] = None) -> Response:
     response: Optional[Response] = request.__dict__.get("response")
     if response is not None:
         # The app (a subscriber, a tween) has been at request.response
         # already: answer with it, as 1.0 did, so its headers survive.
         response.status = status or 200
-        response.headers["Content-Type"] = CONTENT_TYPE
-        response.headers["Cache-Control"] = "no-store"
+        headers = response.headers
+        headers["Content-Type"] = CONTENT_TYPE
+        for name, value in _HEADERS:
+            headers[name] = value
         response.body = text.encode("utf-8")
         return response
     # A fresh Response costs about a third of request.response plus header
     # assignments, and /probe_status is the most polled URL of an app.
     # status=None is webob's fast path for 200.
     response = Response(body=text.encode("utf-8"), status=status, content_type=CONTENT_TYPE)
-    response.headerlist.append(("Cache-Control", "no-store"))
+    response.headerlist.extend(_HEADERS)
     return response
 
 
@@ -127,23 +143,27 @@ def read_probe(app: AppStatus) -> str:
 
 
 def _post(request: Any, app: AppStatus) -> Response:
-    guard = app.guard
-    if guard is not None:
-        refusal = guard.refusal(request)
-        if refusal is not None:
-            return _answer(request, refusal, 403)
+    guard = app.guard or _DEFAULT_GUARD
+    refusal = guard.refusal(request)
+    if refusal is not None:
+        return _answer(request, refusal, 403)
     try:
+        problem = guard.bad_request(request)
         text = request.GET.get("body", OK)
     except UnicodeDecodeError:
         return _answer(request, "Bad Request: the query string is not valid UTF-8", 400)
-    problem = check_text(text)
+    if problem is None:
+        problem = check_text(text)
     if problem is not None:
         return _answer(request, f"Bad Request: {problem}; the probe is unchanged", 400)
     try:
         (_MEMORY if app.store is None else app.store).set(text)
     except StoreUnavailable as exc:
         log.warning("probe_status cannot store the probe text: %s", exc)
-        return _answer(request, f"probe store unavailable, the probe is unchanged: {exc}", 503)
+        # A write that timed out may still land: say no more than we know.
+        return _answer(
+            request, f"probe store unavailable, the text may not have been stored: {exc}", 503
+        )
     # Operators want to know who took an instance out of rotation, and when.
     log.info(
         "probe_status set to %r by a POST from %s",
@@ -152,18 +172,31 @@ def _post(request: Any, app: AppStatus) -> Response:
     return _answer(request, text)
 
 
+def _not_allowed(request: Any) -> Response:
+    response = _answer(
+        request, f"Method Not Allowed: {request.method} (the probe takes {_ALLOW})", 405
+    )
+    response.headers["Allow"] = _ALLOW
+    return response
+
+
 def probe_status_view(request: Any) -> Response:
-    """``POST`` sets the probe text; anything else reads it (503 unless ``OK``).
+    """``GET`` and ``HEAD`` read the probe text (503 unless ``OK``), ``POST`` sets it.
 
     The text of a ``POST`` is the query parameter ``body`` (``OK`` when it is
-    absent). A ``POST`` refused by ``probestatus.permission`` or
-    ``probestatus.allow_from`` gets 403, a ``body`` that is no valid probe
-    text gets 400; both leave the probe unchanged. When the store cannot be
-    reached every request gets 503 with a text that says so.
+    absent). A ``POST`` refused by the checks of ``probestatus.*`` gets 403;
+    one with a ``body`` that is no valid probe text, a request body or
+    another query parameter gets 400; both leave the probe unchanged. Other
+    methods get 405. When the store cannot be reached every request gets
+    503 with a text that says so.
     """
+    method = request.method
     app = get_app_status(getattr(request, "registry", None))
-    if request.method == "POST":
-        return _post(request, app)
+    if method != "GET" and method != "HEAD":
+        if method == "POST":
+            return _post(request, app)
+        if (app.guard or _DEFAULT_GUARD).strict:
+            return _not_allowed(request)
     try:
         text = read_probe(app)
     except StoreUnavailable as exc:
@@ -175,10 +208,19 @@ def probe_status_view(request: Any) -> Response:
 
 def _install(app: AppStatus, typed: Dict[str, Any]) -> None:
     app.settings.update(typed)
-    app.store = open_store(typed["probestatus.store"])
-    permission = typed["probestatus.permission"]
-    networks = typed["probestatus.allow_from"]
-    app.guard = Guard(permission, networks) if permission or networks else None
+    store = open_store(typed["probestatus.store"])
+    app.store = store
+    if isinstance(store, FileStore):
+        warning = store.directory_warning()
+        if warning is not None:
+            log.warning("probestatus.store: %s", warning)
+    app.guard = Guard(
+        typed["probestatus.permission"],
+        typed["probestatus.allow_from"],
+        refuse_cross_site=typed["probestatus.refuse_cross_site"],
+        allowed_hosts=typed["probestatus.allowed_hosts"],
+        strict=typed["probestatus.strict_requests"],
+    )
     seconds = typed["probestatus.drain_seconds"]
     if seconds:
         app.drainer = install_sigterm_handler(seconds, typed["probestatus.drain_text"])
@@ -206,7 +248,7 @@ def includeme(config: Any) -> None:
 
     The view needs no permission and no CSRF token: ``GET`` and ``HEAD``
     must stay open to load balancers, and a ``POST`` is checked by the view
-    itself against ``probestatus.permission`` and ``probestatus.allow_from``.
+    itself, as the ``probestatus.*`` settings say.
     """
     config.include("lovely.ws.status")
     settings = config.get_settings() or {}
@@ -217,6 +259,7 @@ def includeme(config: Any) -> None:
     config.add_route(ROUTE_NAME, path)
     _add_view(config)
     app = get_app_status(config.registry)
+    app.probe_text = lambda: read_probe(app)  # for svc_status_probe
     add_settings_action(
         config, "probestatus.", PROBESTATUS_SETTINGS, then=lambda typed: _install(app, typed)
     )

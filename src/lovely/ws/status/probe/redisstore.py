@@ -5,7 +5,7 @@ from typing import Any, List
 
 from ..redisclient import redis_client
 from ..text import redact_url
-from .store import OK, StoreUnavailable, checked_text
+from .store import MAX_STORED_BYTES, OK, StoreUnavailable, checked_text, stored_text
 
 __all__: List[str] = ["RedisStore"]
 
@@ -20,7 +20,8 @@ class RedisStore:
 
     Missing key means ``OK``; setting ``OK`` deletes the key. Connection
     problems raise :class:`StoreUnavailable` within the timeout (see
-    :func:`~lovely.ws.status.redisclient.redis_client`).
+    :func:`~lovely.ws.status.redisclient.redis_client`), and so does a value
+    that is no valid probe text (see :func:`~.store.stored_text`).
 
     :param url: a ``redis://``, ``rediss://`` or ``unix://`` URL as redis-py
         understands it, without this package's own parameters.
@@ -51,15 +52,21 @@ class RedisStore:
     # socket.getaddrinfo() raise UnicodeError, for example.
 
     def get(self) -> str:
+        # GETRANGE, not GET: a key of 64 MiB must not cost 64 MiB on every
+        # probe. It answers b"" for a missing key too, which EXISTS tells
+        # from the empty text, in the same round trip.
         try:
-            value = self._client.get(self.key)
+            pipe = self._client.pipeline(transaction=False)
+            pipe.getrange(self.key, 0, MAX_STORED_BYTES)
+            pipe.exists(self.key)
+            value, exists = pipe.execute()
         except Exception as exc:
             raise self._unavailable(exc) from exc
-        if value is None:
+        if not value and not exists:
             return OK
-        if isinstance(value, bytes):
-            return value.decode("utf-8", "replace")
-        return str(value)
+        if isinstance(value, str):  # a client made with decode_responses
+            value = value.encode("utf-8")
+        return stored_text(value, f"the Redis key {self.key!r}")
 
     def set(self, text: str) -> None:
         data = checked_text(text).encode("utf-8")

@@ -1,9 +1,10 @@
 """The ``probestatus.*`` settings."""
 from __future__ import annotations
 
-from typing import Any, List
+import re
+from typing import Any, List, Tuple
 
-from ..settings import Setting, as_networks, as_seconds_or_zero, as_text
+from ..settings import Setting, as_bool, as_lines, as_networks, as_seconds_or_zero, as_text
 from .drain import DEFAULT_TEXT
 from .store import OK, check_text
 from .urls import parse_store_url
@@ -43,6 +44,27 @@ def as_drain_text(value: Any) -> str:
     return text
 
 
+_HOST_NAME = re.compile(r"\.?[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*")
+
+
+def as_host_names(value: Any) -> Tuple[str, ...]:
+    """Host names (``.example.com``: the domain and every name under it)."""
+    names = []
+    for item in as_lines(value):
+        for word in item.split(","):
+            word = word.strip()
+            if not word:
+                continue
+            name = word.lower().rstrip(".")
+            if _HOST_NAME.fullmatch(name) is None:
+                raise ValueError(
+                    f"{word!r} is not a host name (write it without scheme, port "
+                    "or path; .example.com stands for every name under example.com)"
+                )
+            names.append(name)
+    return tuple(names)
+
+
 PROBESTATUS_SETTINGS = [
     Setting(
         "probestatus.store",
@@ -67,6 +89,37 @@ PROBESTATUS_SETTINGS = [
         "Networks (CIDR, IPv4 and IPv6) a POST must come from, judged by "
         "``request.remote_addr``; empty: any address.",
         "127.0.0.0/8 ::1 10.0.0.0/8",
+    ),
+    Setting(
+        "probestatus.refuse_cross_site",
+        as_bool,
+        True,
+        "Refuse (403) a POST that a browser marks as made for another site "
+        "(``Sec-Fetch-Site: cross-site`` or ``same-site``, an ``Origin`` of "
+        "another host), and a browser's POST for a host name that is not in "
+        "``probestatus.allowed_hosts`` (DNS rebinding). Machine clients send "
+        "none of these headers. ``false``: accept them, as 1.0 did.",
+        "false",
+    ),
+    Setting(
+        "probestatus.allowed_hosts",
+        as_host_names,
+        (),
+        "Host names under which a page of the app itself may change the probe "
+        "from a browser; ``.example.com`` stands for every name under "
+        "``example.com``. An IP address in the URL is always allowed; machine "
+        "clients are not concerned.",
+        "ops.example.com localhost",
+    ),
+    Setting(
+        "probestatus.strict_requests",
+        as_bool,
+        True,
+        "Refuse a POST that carries a request body or a query parameter other "
+        "than ``body`` (400), and methods other than GET, HEAD and POST (405). "
+        "``false``: 1.0's leniency (they are ignored, and other methods read "
+        "the text).",
+        "false",
     ),
     Setting(
         "probestatus.path",

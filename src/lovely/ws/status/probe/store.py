@@ -10,6 +10,10 @@ __all__: List[str] = ["ProbeStore", "StoreUnavailable", "check_text", "MAX_TEXT_
 OK = "OK"
 #: The longest probe text accepted, in characters.
 MAX_TEXT_LENGTH = 1024
+#: The most bytes a store reads: the longest text in UTF-8 (four bytes a
+#: character) and a line end. A store reads one byte more to tell that a
+#: value is longer.
+MAX_STORED_BYTES = 4 * MAX_TEXT_LENGTH + 2
 
 # Unicode category Cc: C0 controls, DEL and C1 controls.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
@@ -69,3 +73,28 @@ def checked_text(text: Any) -> str:
     if problem is not None:
         raise ValueError(problem)
     return str(text)
+
+
+def stored_text(data: bytes, where: str) -> str:
+    """The probe text in ``data``, read from a store (at most
+    :data:`MAX_STORED_BYTES` and one byte more).
+
+    Stores are written by other processes and by hand, so what they hold
+    is checked as a ``POST`` is: UTF-8 (bad bytes replaced), a trailing
+    line end dropped (``echo OFF > file``), then :func:`check_text`. A value
+    that fails is :class:`StoreUnavailable` (``where`` names the store),
+    never served: the probe answers 503, and no terminal or log gets the
+    control characters.
+    """
+    if len(data) > MAX_STORED_BYTES:
+        raise StoreUnavailable(
+            f"{where} holds more than {MAX_STORED_BYTES} bytes, "
+            "longer than any probe text"
+        )
+    text = data.decode("utf-8", "replace").rstrip("\r\n")
+    if len(text) <= MAX_TEXT_LENGTH and text.isprintable():
+        return text  # the common case, cheaper: no Cc (nor anything else odd)
+    problem = check_text(text)
+    if problem is not None:
+        raise StoreUnavailable(f"{where} holds no valid probe text: {problem}")
+    return text

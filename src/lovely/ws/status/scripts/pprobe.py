@@ -50,11 +50,13 @@ class PProbeCommand(Command):
     exit codes:
       0   done; with --show (the default): the text is OK
       1   --show: the text is not OK (the instance is decommissioned)
-      3   the store cannot be reached (Redis down, file not writable)
+      3   the store cannot be used (Redis down, file not writable, no
+          valid text in it); a text that could not be stored may have
+          been stored all the same (a write that timed out)
       4   the application could not be loaded from the configuration
       5   the application uses the in-memory store, out of reach of pprobe
-      64  bad command line (including a text that is too long or has
-          control characters)
+      64  bad command line (including a text that is empty, too long
+          or has control characters)
     """
     script_name = "pprobe"
 
@@ -87,6 +89,13 @@ class PProbeCommand(Command):
             problem = check_text(self.args.off)
             if problem:
                 raise UsageError(f"--off: {problem}")
+            if not self.args.off.strip():
+                # An unset shell variable (--off "$REASON") more likely than
+                # a wish to answer 503 with an empty page.
+                raise UsageError(
+                    "--off: the text is empty; say why the instance is out of "
+                    "rotation (--on puts it back)"
+                )
 
     def run_with(self, env: Dict[str, Any]) -> int:
         store = get_app_status(env["registry"]).store
@@ -115,8 +124,8 @@ class PProbeCommand(Command):
             close = getattr(store, "close", None)
             if close is not None:
                 close()
-        # Escaped: the store holds whatever was written to the file or the
-        # Redis key, not only texts that passed check_text().
+        # Escaped: the built-in stores serve only texts that pass
+        # check_text(), a store an application made itself need not.
         self.out(escape_controls(text))
         if self.args.off is None and not self.args.on and text != "OK":
             return EXIT_DECOMMISSIONED
