@@ -13,10 +13,15 @@ version = "2.0"
 
 extensions = [
     "sphinx.ext.autodoc",
-    "sphinx.ext.intersphinx",
+    "sphinx.ext.extlinks",
     "sphinx.ext.viewcode",
     "settingstable",
 ]
+# Pyramid's documentation, linked without intersphinx: the build must work
+# without network. :pyramid:`text <narr/page.html>` links a page;
+# references to pyramid.* objects link its API pages (see _link_pyramid).
+PYRAMID_DOCS = "https://docs.pylonsproject.org/projects/pyramid/en/latest/"
+extlinks = {"pyramid": (PYRAMID_DOCS + "%s", None)}
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"
 # Show defaults as written (``sys.argv``), not as evaluated at build time.
@@ -25,11 +30,14 @@ autodoc_preserve_defaults = True
 # documented by its base class, not again with the base's text.
 autodoc_inherit_docstrings = False
 autodoc_mock_imports = []
-intersphinx_mapping = {}
 nitpicky = False
 exclude_patterns = ["_build"]
-html_theme = "alabaster"
-html_static_path = []
+# Furo: a maintained theme whose content is as wide as the window allows,
+# and whose tables scroll on their own (the settings tables are wide).
+html_theme = "furo"
+html_title = f"{project} {release}"
+html_static_path = ["_static"]
+html_css_files = ["tables.css"]
 suppress_warnings = ["ref.python"]
 
 
@@ -48,5 +56,23 @@ def _drop_type_docstring(app, what, name, obj, options, lines):
         del lines[:]
 
 
+def _link_pyramid(app, env, node, contnode):
+    # Pyramid documents each module on a page of its own, api/<module>.html,
+    # with its objects' dotted names as anchors.
+    target = node.get("reftarget", "")
+    if node.get("refdomain") != "py" or not target.startswith("pyramid."):
+        return None
+    from docutils import nodes
+
+    anchor = "module-" + target if node.get("reftype") == "mod" else target
+    page = target.split(".")[1]
+    reference = nodes.reference(
+        "", "", internal=False, refuri=f"{PYRAMID_DOCS}api/{page}.html#{anchor}"
+    )
+    reference += contnode
+    return reference
+
+
 def setup(app):
     app.connect("autodoc-process-docstring", _drop_type_docstring)
+    app.connect("missing-reference", _link_pyramid)

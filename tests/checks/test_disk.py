@@ -18,12 +18,22 @@ HUGE = 10**18  # more bytes than any test machine has free
     "value, expected",
     [
         (0.1, ("ratio", 0.1)),
+        (0.0, ("ratio", 0.0)),
+        (1.0, ("ratio", 1.0)),
         (0, ("bytes", 0)),
+        (1, ("bytes", 1)),
         (5, ("bytes", 5)),
-        (1e9, ("bytes", 10**9)),
         ("10%", ("ratio", 0.1)),
         (" 2.5 % ", ("ratio", 0.025)),
+        ("100%", ("ratio", 1.0)),
+        ("10 percent", ("ratio", 0.1)),
+        ("10percent", ("ratio", 0.1)),
+        ("2.5 Percent", ("ratio", 0.025)),
         ("0.2", ("ratio", 0.2)),
+        ("0.10", ("ratio", 0.1)),
+        (".05", ("ratio", 0.05)),
+        ("1.0", ("ratio", 1.0)),
+        ("1", ("bytes", 1)),
         ("1048576", ("bytes", 1048576)),
         ("500MB", ("bytes", 500 * 10**6)),
         ("500 mb", ("bytes", 500 * 10**6)),
@@ -44,8 +54,15 @@ def test_thresholds_are_fractions_or_bytes(value, expected):
         "",
         "lots",
         "10 %%",
-        "100%",
+        "100.5%",
+        "101 percent",
         "-1%",
+        "ten percent",
+        "1.5",
+        "2.0",
+        1.5,
+        1e9,
+        float("inf"),
         "5 GB free",
         "5M",
         -1,
@@ -60,6 +77,28 @@ def test_thresholds_are_fractions_or_bytes(value, expected):
 def test_bad_thresholds_are_refused(value):
     with pytest.raises(ValueError):
         parse_threshold(value)
+
+
+@pytest.mark.parametrize("value", [1.5, "1.5", "150 percent", 1e9])
+def test_a_float_above_one_is_refused_as_a_fraction_not_read_as_bytes(value):
+    with pytest.raises(ValueError, match=r"fraction of the disk is from 0 to 1 .*'500 MB'"):
+        parse_threshold(value)
+
+
+def test_a_float_of_one_is_all_of_the_disk_not_one_byte(tmp_path):
+    check = DiskSpaceCheck(tmp_path, warn_below=1.0, fail_below=0)
+    assert check.warn_below == ("ratio", 1.0)
+    status = check()
+    assert status["state"] == (YELLOW if status["labels"]["free_ratio"] < 1 else OK)
+    assert repr(check).endswith("warn_below=100% fail_below=0 B>")
+
+
+def test_the_error_names_the_forms_an_ini_file_accepts(tmp_path):
+    with pytest.raises(ValueError) as info:
+        DiskSpaceCheck(tmp_path, warn_below="lots")
+    message = str(info.value)
+    assert message.startswith("'warn_below': expected a fraction of the disk (0.1, ")
+    assert "'10 percent'" in message and "'10%%'" in message and "'2 GiB'" in message
 
 
 def test_parse_size():
@@ -124,8 +163,41 @@ def test_disk_space_labels_in_prometheus_output(tmp_path):
     app = TestApp(config.make_wsgi_app())
     lines = app.get("/svc_status.prometheus").text.splitlines()
     assert 'svc_status{name="disk"} 0' in lines
-    free = [line for line in lines if line.startswith('svc_status{name="disk_free_bytes"}')]
-    ratio = [line for line in lines if line.startswith('svc_status{name="disk_free_ratio"}')]
+    label = 'svc_status_label{{name="disk",label="{}"}} '.format
+    free = [line for line in lines if line.startswith(label("free_bytes"))]
+    ratio = [line for line in lines if line.startswith(label("free_ratio"))]
     assert len(free) == 1 and len(ratio) == 1
     assert int(float(free[0].split()[-1])) > 0
     assert 0 < float(ratio[0].split()[-1]) <= 1
+
+
+def ini_app(global_config, **settings):
+    """The app of the .ini files below."""
+    config = Configurator(settings=settings)
+    config.include("lovely.ws.status.svcstatus")
+    return config.make_wsgi_app()
+
+
+@pytest.mark.parametrize("warn, fail, shown", [
+    ("10 percent", "0.05", "<DiskSpaceCheck {path!r} warn_below=10% fail_below=5%>"),
+    ("10%%", "2 GiB", "<DiskSpaceCheck {path!r} warn_below=10% fail_below=2.0 GiB>"),
+    ("0.10", "5 Percent", "<DiskSpaceCheck {path!r} warn_below=10% fail_below=5%>"),
+])
+def test_thresholds_from_an_ini_file(tmp_path, warn, fail, shown):
+    from pyramid.paster import get_app
+
+    from lovely.ws.status.appstatus import get_app_status
+
+    ini = tmp_path / "app.ini"
+    ini.write_text(
+        "[app:main]\n"
+        "use = call:tests.checks.test_disk:ini_app\n"
+        "svcstatus.handlers = disk = lovely.ws.status.checks.DiskSpaceCheck\n"
+        "svcstatus.handler.disk.path = %(here)s\n"
+        f"svcstatus.handler.disk.warn_below = {warn}\n"
+        f"svcstatus.handler.disk.fail_below = {fail}\n"
+    )
+    wsgi = get_app(str(ini))
+    check = get_app_status(wsgi.registry).handlers["disk"]
+    assert repr(check) == shown.format(path=str(tmp_path))
+    assert TestApp(wsgi).get("/svc_status.json").json["disk"]["state"] in (OK, YELLOW, RED)

@@ -86,7 +86,7 @@ def test_disk_path_defaults_to_the_working_directory(tmp_path, monkeypatch, regi
         (
             "DiskSpaceCheck",
             {"warn_below": "lots"},
-            "option 'warn_below': expected a size",
+            "option 'warn_below': expected a fraction of the disk",
         ),
         (
             "DiskSpaceCheck",

@@ -34,7 +34,7 @@ def test_raising_handler_is_reported_and_the_rest_still_runs():
     ("fine", "invalid status: handler returned str, not a dict"),
     (None, "invalid status: handler returned NoneType, not a dict"),
     ({"detail": "x"}, "invalid status: no 'state' in the handler's result"),
-    ({"state": "GREEN"}, "invalid status: state 'GREEN' is not one of OK, YELLOW, RED"),
+    ({"state": "GREENISH"}, "invalid status: state 'GREENISH' is not one of OK, YELLOW, RED"),
     ({"state": ["OK"]}, "invalid status: state ['OK'] is not one of OK, YELLOW, RED"),
 ])
 def test_an_invalid_result_is_red_and_says_why(result, detail):

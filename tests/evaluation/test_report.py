@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from lovely.ws.status import OK, RED, YELLOW, addStatusHandler
+from lovely.ws.status import OK, RED, STATUS_HANDLERS, YELLOW, addStatusHandler
 from lovely.ws.status.appstatus import evaluate, get_app_status
 from lovely.ws.status.evaluation import (
     DEFAULT_MAX_WORKERS,
@@ -85,7 +85,7 @@ def test_report_of_one():
 
 
 def test_report_sorts_mixed_names():
-    addStatusHandler(2, fixed(state=OK))
+    STATUS_HANDLERS[2] = fixed(state=OK)  # addStatusHandler takes only text
     addStatusHandler("1", fixed(state=OK))
     report = app_status().evaluate()
     assert [name for name, _ in report.sorted_items()] == ["1", 2]

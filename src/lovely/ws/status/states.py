@@ -6,7 +6,7 @@ bad a state is, and which of several states is the worst.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Dict, Iterable
+from typing import Any, Dict, Iterable, Optional
 
 from .text import describe_exception, short_repr
 
@@ -26,6 +26,9 @@ STATES = (OK, YELLOW, RED)
 NUMERIC_VALUES: Dict[str, int] = {OK: 0, YELLOW: 1, RED: 2}
 
 VALID_STATES = frozenset(STATES)
+
+#: Other names a handler may give a state, in upper case; any case is accepted.
+ALIASES: Dict[str, str] = {"GREEN": OK}
 
 
 def severity(state: Any) -> int:
@@ -55,24 +58,36 @@ def invalid(detail: str) -> Dict[str, Any]:
     return {"state": RED, "detail": "invalid status: " + detail}
 
 
+def _canonical(state: str) -> Optional[str]:
+    plain = str.__str__(state)
+    if plain in VALID_STATES:
+        return plain
+    if not plain.isascii():  # no look-alike letters
+        return None
+    upper = plain.upper()
+    return upper if upper in VALID_STATES else ALIASES.get(upper)
+
+
 def checked(result: Any) -> Mapping[str, Any]:
     """``result`` if it is a valid status, else a RED status saying why.
 
     A valid status is a mapping whose ``'state'`` is :data:`OK`,
-    :data:`YELLOW` or :data:`RED`. One that is not a plain ``dict`` with a
-    plain ``str`` state is copied into one, so the renderers never call into
-    a broken ``get`` or a ``str`` subclass. Never raises.
+    :data:`YELLOW` or :data:`RED`, in any case, or ``GREEN`` (an alias of
+    :data:`OK`). One that is not a plain ``dict`` with one of the three
+    plain ``str`` states is copied into one with the state spelt as the
+    constant, so the renderers never call into a broken ``get`` or a
+    ``str`` subclass and every format shows the same state. Never raises.
     """
     try:
         if isinstance(result, Mapping):
             state = result.get("state")
             if isinstance(state, str):
-                plain = str.__str__(state)
-                if plain in VALID_STATES:
-                    if type(result) is dict and type(state) is str:
+                canonical = _canonical(state)
+                if canonical is not None:
+                    if type(result) is dict and type(state) is str and state == canonical:
                         return result
                     status = dict(result)
-                    status["state"] = plain
+                    status["state"] = canonical
                     return status
             if "state" not in result:
                 return invalid("no 'state' in the handler's result")

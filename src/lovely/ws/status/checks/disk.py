@@ -49,42 +49,48 @@ def parse_size(value: Union[str, int]) -> int:
     return int(round(float(match.group(1)) * unit))
 
 
+_PERCENT = re.compile(r"^([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*(?:%|percent)$", re.IGNORECASE)
+_FRACTION = re.compile(r"^(?:[0-9]+\.[0-9]*|\.[0-9]+)$")
+
+_FORMS = (
+    "a fraction of the disk (0.1, '10 percent', or '10%', which an .ini file "
+    "needs as '10%%') or a number of bytes (an int, '500 MB', '2 GiB')"
+)
+
+
+def _fraction(number: float, value: Any) -> Threshold:
+    if not math.isfinite(number) or not 0 <= number <= 1:
+        raise ValueError(
+            f"a fraction of the disk is from 0 to 1 (0 to 100 percent), got {value!r}; "
+            "bytes are an int or a size with a unit, such as '500 MB'"
+        )
+    return ("ratio", number)
+
+
 def parse_threshold(value: Union[str, int, float]) -> Threshold:
     """A free-space threshold: a fraction of the disk or a number of bytes.
 
-    Floats below 1 and percentages (``'10%'``) are fractions; integers and
-    sizes with a unit (``'500MB'``, ``'2GiB'``) are bytes. ``0`` disables it.
+    A float is always a fraction (``0.1``, ``1.0`` is all of the disk), and
+    so is a percentage: ``'10 percent'``, or ``'10%'`` (``10%%`` in an
+    ``.ini`` file, where ``%`` starts an interpolation). Bytes are an int
+    or a size with a unit (``'500 MB'``, ``'2 GiB'``). ``0`` disables it.
     """
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise ValueError(f"expected a fraction, a percentage or a size, got {value!r}")
+        raise ValueError(f"expected {_FORMS}, got {value!r}")
     if isinstance(value, float):
-        if not math.isfinite(value) or value < 0:
-            raise ValueError(f"expected a fraction from 0 to 1 or a size, got {value!r}")
-        if value < 1:
-            return ("ratio", value)
-        if value != int(value):
-            raise ValueError(
-                f"{value!r} is neither a fraction (below 1) nor a whole number of "
-                "bytes; write a percentage as '10%'"
-            )
-        return ("bytes", int(value))
+        return _fraction(value, value)
     if isinstance(value, int):
         return ("bytes", parse_size(value))
     text = value.strip()
-    if text.endswith("%"):
-        try:
-            percent = float(text[:-1].strip())
-        except ValueError:
-            raise ValueError(f"expected a percentage like '10%', got {value!r}") from None
-        if not 0 <= percent < 100:
-            raise ValueError(f"expected a percentage from 0 to below 100, got {value!r}")
-        return ("ratio", percent / 100)
-    match = _SIZE.match(text)
-    if match and not match.group(2) and "." in match.group(1):
-        number = float(match.group(1))
-        if number < 1:
-            return ("ratio", number)
-    return ("bytes", parse_size(text))
+    percent = _PERCENT.match(text)
+    if percent:
+        return _fraction(float(percent.group(1)) / 100, value)
+    if _FRACTION.match(text):
+        return _fraction(float(text), value)
+    try:
+        return ("bytes", parse_size(text))
+    except ValueError:
+        raise ValueError(f"expected {_FORMS}, got {value!r}") from None
 
 
 def _format_bytes(count: float) -> str:
@@ -115,9 +121,10 @@ class DiskSpaceCheck(Check):
     :param warn_below: :data:`YELLOW` when free space is below this.
     :param fail_below: :data:`RED` when free space is below this.
 
-    A threshold is a fraction of the file system's size (a float below 1, or
-    ``'10%'``) or a number of bytes (an int, or ``'500MB'``, ``'2GiB'``);
-    ``0`` turns it off. Free space is what an unprivileged process may use.
+    A threshold is a fraction of the file system's size (a float such as
+    ``0.1``, or ``'10 percent'``, or ``'10%'``) or a number of bytes (an int,
+    or ``'500 MB'``, ``'2 GiB'``); ``0`` turns it off. Free space is what an
+    unprivileged process may use.
     ``labels`` carry ``free_bytes`` and ``free_ratio`` for Prometheus.
     """
 
@@ -175,7 +182,7 @@ class DiskSpaceCheck(Check):
         cls, settings: Mapping[str, Any], options: Mapping[str, Any]
     ) -> DiskSpaceCheck:
         """Options: ``path`` (default: the working directory at startup),
-        ``warn_below`` (``10%``), ``fail_below`` (``5%``)."""
+        ``warn_below`` (``10 percent``), ``fail_below`` (``5 percent``)."""
         check_options(cls, options, cls.OPTIONS)
         path = os.path.abspath(option_text(options, "path") or os.getcwd())
         if not os.path.exists(path):
