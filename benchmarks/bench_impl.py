@@ -47,6 +47,11 @@ SLOW_HANDLERS = 20
 SLOW_SECONDS = 0.1
 HANG_REQUESTS = 100
 HANG_THREADS = 10
+#: The Accept header of Prometheus 2's scrapes.
+PROMETHEUS_ACCEPT = (
+    "application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
+    "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+)
 
 
 # -- the app -----------------------------------------------------------------
@@ -84,9 +89,11 @@ def make_app(settings: Optional[Dict[str, str]] = None) -> Any:
 class Call:
     """One prepared WSGI request: ``call()`` runs it and consumes the body."""
 
-    def __init__(self, app: Any, path: str, method: str = "GET") -> None:
+    def __init__(self, app: Any, path: str, method: str = "GET",
+                 accept: Optional[str] = None) -> None:
         self.app = app
-        self.environ = Request.blank(path, method=method).environ
+        headers = {"Accept": accept} if accept else None
+        self.environ = Request.blank(path, method=method, headers=headers).environ
         self.status = ""
         self.body = b""
 
@@ -186,15 +193,23 @@ def measure_wsgi(repeats: int, min_time: float, notes: List[str]) -> Dict[str, A
     timed("minimal", Call(app, "/minimal"))
     timed("probe_memory", Call(app, "/probe_status"))
     timed("prometheus_empty", Call(app, "/svc_status.prometheus"))
+    timed("csv_empty", Call(app, "/svc_status"))
 
     register_trivial(TRIVIAL_HANDLERS)
     timed("csv_1000", Call(app, "/svc_status"))
     timed("json_1000", Call(app, "/svc_status.json"))
     timed("prometheus_1000", Call(app, "/svc_status.prometheus"))
+    # What Prometheus sends: this project answers OpenMetrics, 1.0 its text.
+    timed("openmetrics_1000", Call(app, "/svc_status.prometheus", accept=PROMETHEUS_ACCEPT))
     status.STATUS_HANDLERS.clear()
 
     if IS_BASELINE:
         return results
+    try:
+        timed("interval_20", Call(interval_app(), "/svc_status"))
+    finally:
+        status.STATUS_HANDLERS.clear()
+        gc.collect()  # the app and its refresher go
     tmpdir = tempfile.mkdtemp(prefix="lws-bench-")
     try:
         fapp, path_or_note = file_store_app(tmpdir)
@@ -213,6 +228,25 @@ def measure_wsgi(repeats: int, min_time: float, notes: List[str]) -> Dict[str, A
 
 
 # -- 20 handlers sleeping 100 ms ---------------------------------------------
+
+
+def interval_app() -> Any:
+    """An app whose SLOW_HANDLERS handlers sleep SLOW_SECONDS each and run in
+    the background every second: a request answers from their latest results."""
+    status.STATUS_HANDLERS.clear()
+
+    def sleeper() -> Dict[str, Any]:
+        time.sleep(SLOW_SECONDS)
+        return {"state": status.OK}
+
+    for i in range(SLOW_HANDLERS):
+        status.addStatusHandler(f"slow_{i:02d}", sleeper, interval=1)
+    app = make_app()
+    first = Call(app, "/svc_status")
+    first()  # waits for the first results
+    if first.body.count(b"\tOK\t") != SLOW_HANDLERS:
+        raise RuntimeError(f"unexpected /svc_status body: {first.body[:200]!r}")
+    return app
 
 
 def measure_slow(quick: bool) -> Dict[str, Any]:

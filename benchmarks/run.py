@@ -236,7 +236,10 @@ def report(
         ("/svc_status CSV, 1,000 handlers", "csv_1000", "1.0", 1.2),
         ("/svc_status.json, 1,000 handlers", "json_1000", "1.0", 1.2),
         ("/svc_status.prometheus, 1,000 handlers", "prometheus_1000", "1.0", 1.2),
+        ("/svc_status.prometheus, 1,000 handlers, OpenMetrics", "openmetrics_1000", "1.0", 1.2),
         ("/svc_status.prometheus, no handlers", "prometheus_empty", None, None),
+        ("/svc_status CSV, no handlers (reference)", "csv_empty", None, None),
+        ("/svc_status, 20 handlers × 100 ms, interval", "interval_20", "bare", 2.0),
     ]
     for label, key, against, limit in wsgi_rows:
         o, n = wsgi(old, key), wsgi(new, key)

@@ -1,4 +1,5 @@
-"""A real Prometheus server scrapes /svc_status.prometheus from waitress."""
+"""A real Prometheus server scrapes /svc_status.prometheus from waitress,
+with its own ``Accept`` header: it gets, and ingests, OpenMetrics."""
 from __future__ import annotations
 
 import json
@@ -40,7 +41,6 @@ HANDLERS = {
 }
 EXPECTED = {
     "database": 0.0,
-    "database_connections": 7.0,
     'quote"d': 1.0,
     "back\\slash": 2.0,
     "new\nline": 0.0,
@@ -126,7 +126,18 @@ def test_prometheus_ingests_every_handler(prometheus):
 
     config = Configurator()
     config.include("lovely.ws.status.svcstatus")
-    with serve_wsgi(config.make_wsgi_app()) as app_url:
+    config.include("lovely.ws.status.probestatus")
+    wsgi = config.make_wsgi_app()
+    served = []
+
+    def recording(environ, start_response):
+        def start(status, headers, exc_info=None):
+            served.append((environ.get("HTTP_ACCEPT"), dict(headers)["Content-Type"]))
+            return start_response(status, headers, exc_info)
+
+        return wsgi(environ, start)
+
+    with serve_wsgi(recording) as app_url:
         target = app_url.split("//", 1)[1]
         base = prometheus(CONFIG.format(target=target))
         deadline = time.monotonic() + WAIT_SECONDS
@@ -157,3 +168,18 @@ def test_prometheus_ingests_every_handler(prometheus):
         durations = api(base, "query", query="svc_status_duration_seconds")["result"]
         assert len(durations) == len(HANDLERS) + 1
         assert all(float(r["value"][1]) >= 0 for r in durations)
+        # the label sample is in a family of its own, so no state is 7
+        labels = api(base, "query", query="svc_status_label")["result"]
+        assert [(r["metric"]["name"], r["metric"]["label"], float(r["value"][1]))
+                for r in labels] == [("database", "connections", 7.0)]
+        checks = api(base, "query", query='svc_status_checks_total{name="raises"}')["result"]
+        assert [(r["metric"]["state"], float(r["value"][1]) >= 1) for r in checks] == [
+            ("RED", True)]
+        probe = api(base, "query", query="svc_status_probe")["result"]
+        assert [float(r["value"][1]) for r in probe] == [1.0]
+
+    # what Prometheus asked for, and got
+    assert served
+    for accept, content_type in served:
+        assert accept.startswith("application/openmetrics-text;version=1.0.0")
+        assert content_type == "application/openmetrics-text; version=1.0.0; charset=utf-8"

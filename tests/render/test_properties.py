@@ -2,15 +2,20 @@
 
 Whatever the handlers are called and whatever they return or raise, every
 format answers 200; CSV has one line per handler, JSON one key per handler,
-and the Prometheus text parses with exactly one ``svc_status`` sample per
-handler plus its label samples (and ``promtool`` accepts it).
+and the Prometheus and OpenMetrics texts parse (with ``prometheus_client``'s
+parsers, and ``promtool``) into exactly one ``svc_status`` sample per
+handler, one ``svc_status_label`` sample per distinct label, one duration
+per handler and one check counter per handler.
 """
 from __future__ import annotations
 
 import datetime
 import decimal
 import json
+import os
 import subprocess
+import tempfile
+from collections.abc import Mapping
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -19,11 +24,13 @@ from pyramid.config import Configurator
 from webtest import TestApp
 
 from lovely.ws.status import GREEN, OK, RED, STATUS_HANDLERS, YELLOW, addStatusHandler
+from lovely.ws.status.states import checked
 from lovely.ws.status.text import to_text
 
 from ..servers import need_binary
 
 parser = pytest.importorskip("prometheus_client.parser")
+om_parser = pytest.importorskip("prometheus_client.openmetrics.parser")
 
 VALID = (OK, YELLOW, RED)
 SETTINGS = settings(
@@ -31,18 +38,18 @@ SETTINGS = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-
-_APP = None
+#: What Prometheus 2.42 sends when it scrapes.
+PROMETHEUS_ACCEPT = (
+    "application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
+    "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+)
 
 
 def app():
-    """One app for every example: handlers are read at request time."""
-    global _APP
-    if _APP is None:
-        config = Configurator()
-        config.include("lovely.ws.status.svcstatus")
-        _APP = TestApp(config.make_wsgi_app())
-    return _APP
+    """A new app: its check counters start at zero."""
+    config = Configurator()
+    config.include("lovely.ws.status.svcstatus")
+    return TestApp(config.make_wsgi_app())
 
 
 class Thing:
@@ -172,31 +179,24 @@ registries = st.dictionaries(names, handlers, max_size=8)
 def expected_status(handler):
     """The status every format must show for ``handler``."""
     value = handler.value
-    if handler.raises or not isinstance(value, dict):
+    if handler.raises or not isinstance(value, Mapping):
         return {"state": RED}
-    state = value.get("state")
-    if isinstance(state, str) and state in VALID:
-        return value
-    return {"state": RED}
+    return checked(value)
 
 
-def expected_samples(registry):
-    """``[(name label, value)]`` of the svc_status family, as the renderer writes it."""
-    items = sorted(registry.items())
-    seen = {to_text(name) for name, _ in items}
-    samples = []
-    for name, handler in items:
-        status = expected_status(handler)
-        samples.append((name, float(VALID.index(status["state"]))))
-        labels = status.get("labels")
+def label_text(value):
+    """A label value as Prometheus reads it back."""
+    return to_text(value).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def expected_labels(registry):
+    """``{(name, label)}`` of the svc_status_label family."""
+    found = set()
+    for name, handler in registry.items():
+        labels = expected_status(handler).get("labels")
         if isinstance(labels, dict):
-            for key in labels:
-                full = name + "_" + to_text(key)
-                if full in seen:
-                    continue  # the renderer never repeats a name
-                seen.add(full)
-                samples.append((full, None))
-    return samples
+            found.update((label_text(name), label_text(key)) for key in labels)
+    return found
 
 
 def register(registry):
@@ -206,20 +206,68 @@ def register(registry):
     return {name: repr(handler.value) for name, handler in registry.items()}
 
 
-def check_prometheus(text, registry):
-    families = {f.name: f for f in parser.text_string_to_metric_families(text)}
-    family = families["svc_status"]
-    got = [(s.labels["name"], s.value) for s in family.samples]
-    expected = expected_samples(registry)
-    assert len(got) == len(expected)
-    for (name, value), (want_name, want_value) in zip(got, expected):
-        assert name == want_name
-        if want_value is not None:
-            assert value == want_value
-    assert len({name for name, _ in got}) == len(got)  # no name twice
+def check_families(families, registry, evaluations):
+    """What both formats must hold, from ``{name: family}``."""
+    ordered = sorted(registry)
+    got = [(s.labels["name"], s.value) for s in families["svc_status"].samples]
+    assert got == [
+        (label_text(name), float(VALID.index(expected_status(registry[name])["state"])))
+        for name in ordered
+    ]
+    labels = families.get("svc_status_label")
+    got_labels = [] if labels is None else [
+        (s.labels["name"], s.labels["label"]) for s in labels.samples]
+    assert len(got_labels) == len(set(got_labels))  # no series twice
+    assert set(got_labels) == expected_labels(registry)
     durations = families["svc_status_duration_seconds"].samples
-    assert sorted(s.labels["name"] for s in durations) == sorted(registry)
+    assert sorted(s.labels["name"] for s in durations) == sorted(map(label_text, registry))
+    assert all(s.value >= 0 for s in durations)
+    if registry:
+        checks = [(s.labels["name"], s.labels["state"], s.value)
+                  for s in families["svc_status_checks"].samples if s.name.endswith("_total")]
+        assert checks == [
+            (label_text(name), expected_status(registry[name])["state"], float(evaluations))
+            for name in ordered
+        ]
+
+
+def check_prometheus(text, registry, evaluations):
+    families = {f.name: f for f in parser.text_string_to_metric_families(text)}
+    check_families(families, registry, evaluations)
     return text
+
+
+def check_openmetrics(text, registry, evaluations):
+    assert text.endswith("# EOF\n")
+    families = {f.name: f for f in om_parser.text_string_to_metric_families(text)}
+    assert families["svc_status_duration_seconds"].unit == "seconds"
+    check_families(families, registry, evaluations)
+    return text
+
+
+def promtool_accepts(text):
+    """``promtool check metrics`` for text 0.0.4; for OpenMetrics, which it
+    cannot lint, Prometheus' own OpenMetrics parser in
+    ``promtool tsdb create-blocks-from openmetrics`` (which wants a
+    timestamp on every sample)."""
+    promtool = need_binary("promtool")
+    if not text.endswith("# EOF\n"):
+        result = subprocess.run([promtool, "check", "metrics"], input=text.encode(),
+                                capture_output=True, timeout=60)
+    else:
+        stamped = "\n".join(
+            line if not line or line.startswith("#") else line + " 1700000000"
+            for line in text.split("\n"))
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "metrics.txt")
+            with open(path, "w", encoding="utf-8") as file:
+                file.write(stamped)
+            result = subprocess.run(
+                [promtool, "tsdb", "create-blocks-from", "openmetrics", path,
+                 os.path.join(tmp, "blocks")],
+                capture_output=True, timeout=60, cwd=tmp)
+    output = (result.stdout + result.stderr).decode(errors="replace")
+    assert result.returncode == 0, output
 
 
 # ---------------------------------------------------------------- properties
@@ -260,7 +308,12 @@ def test_every_format_answers_for_anything(registry):
 
     response = test_app.get("/svc_status.prometheus")
     assert response.status_code == 200
-    check_prometheus(response.text, registry)
+    check_prometheus(response.text, registry, 3)
+
+    response = test_app.get("/svc_status.prometheus", headers={"Accept": PROMETHEUS_ACCEPT})
+    assert response.status_code == 200
+    assert response.content_type == "application/openmetrics-text"
+    check_openmetrics(response.text, registry, 4)
 
     response = test_app.get("/svc_status.html")
     assert response.status_code == 200
@@ -272,22 +325,45 @@ def test_every_format_answers_for_anything(registry):
 
 @SETTINGS
 @given(registries, st.sampled_from([None, "application/json", "text/csv",
-                                    "text/html,*/*;q=0.8"]),
+                                    "text/html,*/*;q=0.8", "application/json;q=0",
+                                    PROMETHEUS_ACCEPT, "*/*;q=0, garbage;;"]),
        st.sampled_from(["", ".csv", ".json", ".prometheus", ".html"]))
 def test_status_is_always_200(registry, accept, extension):
     register(registry)
     headers = {"Accept": accept} if accept else {}
-    assert app().get("/svc_status" + extension, headers=headers).status_code == 200
+    response = app().get("/svc_status" + extension, headers=headers)
+    assert response.status_code == 200
+    assert response.headers["Vary"] == "Accept"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
 @settings(max_examples=30, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(registries)
 def test_promtool_accepts_anything(registry):
-    promtool = need_binary("promtool")
     register(registry)
-    text = check_prometheus(app().get("/svc_status.prometheus").text, registry)
-    result = subprocess.run([promtool, "check", "metrics"], input=text.encode(),
-                            capture_output=True, timeout=60)
-    output = (result.stdout + result.stderr).decode(errors="replace")
-    assert result.returncode == 0, output
+    test_app = app()
+    promtool_accepts(check_prometheus(
+        test_app.get("/svc_status.prometheus").text, registry, 1))
+    promtool_accepts(check_openmetrics(
+        test_app.get("/svc_status.prometheus", headers={"Accept": PROMETHEUS_ACCEPT}).text,
+        registry, 2))
+
+
+@SETTINGS
+@given(st.lists(st.tuples(names, statuses()), max_size=8),
+       st.lists(st.one_of(st.none(), st.floats(), st.integers()), max_size=8),
+       st.booleans(), st.booleans())
+def test_the_renderer_s_cache_changes_no_byte(pairs, seconds, openmetrics, label_family):
+    from lovely.ws.status.render.prometheus import render_exposition
+
+    names = [name for name, _ in pairs]
+    states = [status for _, status in pairs]
+    seconds = (seconds + [0.5] * len(names))[:len(names)]
+    series = tuple((label_text(n), VALID[i % 3], 1700000000.5) for i, n in enumerate(names))
+    checks = (series, list(range(len(series))))
+    kwargs = dict(sort=True, openmetrics=openmetrics, label_family=label_family, checks=checks)
+    plain = render_exposition(names, states, seconds, **kwargs)
+    cache = {}
+    assert render_exposition(names, states, seconds, cache=cache, **kwargs) == plain
+    assert render_exposition(names, states, seconds, cache=cache, **kwargs) == plain

@@ -23,7 +23,8 @@ import os
 import threading
 import time
 import uuid
-from operator import itemgetter
+from itertools import repeat
+from operator import add, itemgetter
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ..states import STATES, severity
@@ -42,7 +43,6 @@ FLUSH_SECONDS = 1.0
 FILE_PREFIX = "svc_status_checks_"
 
 _STATE = itemgetter("state")
-_COUNT = itemgetter(2)
 
 #: ``(name, state)`` -> ``[count, created]``: when the first of them was counted.
 Totals = Dict[Tuple[str, str], List[float]]
@@ -54,13 +54,9 @@ Snapshot = Tuple[Sequence[Tuple[str, str, float]], List[int]]
 _ORDER = {state: i for i, state in enumerate(STATES)}
 
 
-def _row_key(row: List[Any]) -> Tuple[str, int]:
-    return row[0], _ORDER.get(row[1], 3)
-
-
 def multiproc_dir() -> Optional[str]:
     """The directory of ``prometheus_client``'s multiprocess mode, if set."""
-    return os.environ.get(MULTIPROC_ENV) or os.environ.get(MULTIPROC_ENV.lower()) or None
+    return os.environ.get(MULTIPROC_ENV) or None
 
 
 class CheckCounts:
@@ -80,21 +76,24 @@ class CheckCounts:
         self._pid = os.getpid()
         # The file's name: a new process may get the pid of one that ended.
         self._token = f"{self._pid}_{uuid.uuid4().hex[:12]}"
-        # (name, state) -> [name, state, count, created]
-        self._rows: Dict[Tuple[str, str], List[Any]] = {}
-        self._sorted: Optional[List[List[Any]]] = None  # the rows in order
-        # (name, state, created) of the sorted rows: one object until a row is added.
+        # The series sorted by name and state, and their counts. Each
+        # change makes a new list of counts, so a reader may keep one.
         self._series: Tuple[Tuple[str, str, float], ...] = ()
-        # The evaluations not yet in the rows: ``_runs`` of them had the
-        # names ``_names`` in the states ``_states``, the first at ``_since``;
-        # ``_pattern`` are their rows once looked up.
+        self._counts: List[int] = []
+        self._positions: Dict[Tuple[str, str], int] = {}
+        # The evaluations not yet counted: ``_runs`` of them had the names
+        # ``_names`` in the states ``_states``, the first at ``_since``;
+        # ``_pattern`` are the positions of their series once looked up,
+        # ``_all`` says whether those are every series, once each.
         self._names: Optional[Sequence[Any]] = None
         self._states: Optional[List[Any]] = None
-        self._pattern: Optional[List[List[Any]]] = None
+        self._pattern: Optional[List[int]] = None
+        self._all = False
         self._runs = 0
         self._since = 0.0
         self._timer: Optional[threading.Timer] = None
         self._written = 0.0  # when the file was last written (monotonic)
+        self._multiproc = False  # whether PROMETHEUS_MULTIPROC_DIR was set
 
     # ------------------------------------------------------------ counting
 
@@ -119,48 +118,59 @@ class CheckCounts:
                 self._names, self._states, self._pattern = names, states, None
                 self._runs = 1
                 self._since = time.time()
-            if self.share and self._timer is None and multiproc_dir() is not None:
-                self._schedule()
+                # (looked at here, not at every evaluation: it is no free lookup)
+                self._multiproc = multiproc_dir() is not None
+            if self._multiproc and self._timer is None and self.share:
+                self._schedule(multiproc_dir())
+
+    def _look_up(self, names: Sequence[Any], states: Sequence[Any]) -> List[int]:
+        """The positions of the series of ``names`` in ``states``; new
+        series are added, created now (under the lock)."""
+        keys = [(to_text(name), state if type(state) is str else STATES[severity(state)])
+                for name, state in zip(names, states)]
+        positions = self._positions
+        if any(key not in positions for key in keys):
+            rows = {(name, state): (count, created) for (name, state, created), count
+                    in zip(self._series, self._counts)}
+            for key in keys:
+                rows.setdefault(key, (0, self._since))
+            ordered = sorted(rows.items(), key=lambda item: (item[0][0], _ORDER[item[0][1]]))
+            self._series = tuple((n, s, created) for (n, s), (_, created) in ordered)
+            self._counts = [count for _, (count, _) in ordered]
+            positions = self._positions = {key: i for i, (key, _) in enumerate(ordered)}
+        return [positions[key] for key in keys]
 
     def _fold(self) -> None:
-        """Add the pending run to the rows (under the lock)."""
+        """Add the pending run to the counts (under the lock)."""
         runs = self._runs
         if not runs or self._names is None or self._states is None:
             return
         pattern = self._pattern
         if pattern is None:
-            rows = self._rows
-            pattern = []
-            for name, state in zip(self._names, self._states):
-                if type(state) is not str:
-                    state = STATES[severity(state)]
-                key = (to_text(name), state)
-                row = rows.get(key)
-                if row is None:
-                    row = rows[key] = [key[0], state, 0, self._since]
-                    self._sorted = None
-                pattern.append(row)
-            self._pattern = pattern
-        for row in pattern:
-            row[2] += runs
+            pattern = self._pattern = self._look_up(self._names, self._states)
+            n = len(self._counts)
+            self._all = len(pattern) == n and len(set(pattern)) == n
+        if self._all:  # the common case: every series once, in C
+            self._counts = list(map(add, self._counts, repeat(runs)))
+        else:
+            counts = list(self._counts)
+            for position in pattern:
+                counts[position] += runs
+            self._counts = counts
         self._runs = 0
-
-    def _ordered(self) -> List[List[Any]]:
-        """The rows sorted by name and state, the pending run in them (under
-        the lock)."""
-        if self._pid != os.getpid():
-            self._reset()  # what the parent counted is the parent's
-        self._fold()
-        ordered = self._sorted
-        if ordered is None:
-            ordered = self._sorted = sorted(self._rows.values(), key=_row_key)
-            self._series = tuple((row[0], row[1], row[3]) for row in ordered)
-        return ordered
 
     def own(self) -> List[Row]:
         """This process's ``(name, state, count, created)`` rows, sorted."""
+        series, counts = self._own()
+        return [(name, state, count, created)
+                for (name, state, created), count in zip(series, counts)]
+
+    def _own(self) -> Snapshot:
         with self._lock:
-            return [(row[0], row[1], row[2], row[3]) for row in self._ordered()]
+            if self._pid != os.getpid():
+                self._reset()
+            self._fold()
+            return self._series, self._counts
 
     def snapshot(self) -> Snapshot:
         """``(series, counts)``: ``(name, state, created)`` of each series,
@@ -169,32 +179,30 @@ class CheckCounts:
 
         In multiprocess mode, the sums over every process's file (this
         process's is written first). Otherwise ``series`` stays the same
-        object until a series is added.
+        object until a series is added. Neither is changed afterwards.
         """
         directory = multiproc_dir() if self.share else None
         if directory is not None:
             rows = self._read_all(directory, self._share(directory))
             return tuple((n, s, c) for n, s, _, c in rows), [count for _, _, count, _ in rows]
-        with self._lock:
-            counts = list(map(_COUNT, self._ordered()))
-            return self._series, counts
+        return self._own()
 
     # ------------------------------------------------------------ multiprocess
 
-    def _schedule(self) -> None:
+    def _schedule(self, directory: Optional[str]) -> None:
         """Write the file soon (under the lock): at once after a quiet
         second, else one second after the last write."""
         delay = max(0.0, FLUSH_SECONDS - (time.monotonic() - self._written))
-        timer = threading.Timer(delay, self._flush)
+        timer = threading.Timer(delay, self._flush, (directory,))
         timer.daemon = True
         self._timer = timer
         timer.start()
 
-    def _flush(self) -> None:
+    def _flush(self, directory: Optional[str]) -> None:
         with self._lock:
             self._timer = None
-        directory = multiproc_dir()
-        if directory is not None and self.share:
+        # (only into the directory the counts were made for)
+        if directory is not None and directory == multiproc_dir() and self.share:
             self._share(directory)
 
     def _share(self, directory: str) -> List[Row]:
