@@ -101,3 +101,25 @@ def in_thread(target: Callable[..., Any], *args: Any) -> Tuple[threading.Thread,
     thread = threading.Thread(target=lambda: out.append(target(*args)), daemon=True)
     thread.start()
     return thread, out
+
+
+class UserPolicy:
+    """A Pyramid 2 security policy: the user is the ``X-User`` header, and
+    the user ``ops`` alone has the permissions in :attr:`granted`."""
+
+    granted = frozenset({"status-details", "view-status"})
+
+    def identity(self, request: Any) -> Optional[str]:
+        return request.headers.get("X-User") or None
+
+    def authenticated_userid(self, request: Any) -> Optional[str]:
+        return self.identity(request)
+
+    def permits(self, request: Any, context: Any, permission: str) -> bool:
+        return self.identity(request) == "ops" and permission in self.granted
+
+    def remember(self, request: Any, userid: Any, **kw: Any) -> List[Any]:
+        return []
+
+    def forget(self, request: Any, **kw: Any) -> List[Any]:
+        return []

@@ -417,6 +417,7 @@ def test_post_answers_like_get(testapp):
     assert testapp.post("/svc_status").text == EXPECTED_CSV
 
 
+@changed
 def test_prometheus(testapp):
     res = testapp.get("/svc_status.prometheus", headers={"Accept": "application/json"})
     assert res.status == "200 OK"
@@ -435,6 +436,7 @@ def test_prometheus_appends_default_registry(testapp):
     assert text.index('svc_status{name="search"} 2\n') < text.index("compat_app_orders_total")
 
 
+@changed
 def test_prometheus_label_values(testapp, no_registry):
     addStatusHandler("pool", lambda: {"state": OK, "labels": {"size": 8, "lag": 0.25}})
     samples = svc_samples(testapp.get("/svc_status.prometheus").text)
@@ -444,6 +446,45 @@ def test_prometheus_label_values(testapp, no_registry):
         'svc_status{name="pool_lag"} 0.25',
     ]
     assert samples[9:] == EXPECTED_SAMPLES[6:]
+
+
+LABEL_SAMPLES = [
+    'svc_status_label{name="cache",label="hits"} 10',
+    'svc_status_label{name="cache",label="misses"} 2',
+    'svc_status_label{name="disk",label="free_percent"} 15',
+]
+
+
+def label_samples(text):
+    return [line for line in text.splitlines() if line.startswith("svc_status_label{")]
+
+
+@pytest.fixture
+def labels_1_0_app():
+    """The app with ``svcstatus.prometheus_labels = 1.0``: 1.0's layout."""
+    app = main({}, **{"compat_app.environment": "testing",
+                      "svcstatus.prometheus_labels": "1.0"})
+    yield TestApp(app)
+    app.registry["compat_app.queue"].stop()
+
+
+@port_only
+def test_prometheus_label_samples_in_a_family_of_their_own(testapp, labels_1_0_app):
+    # Every svc_status sample is a state; svcstatus.prometheus_labels = 1.0
+    # brings back 1.0's layout.
+    res = testapp.get("/svc_status.prometheus", headers={"Accept": "application/json"})
+    assert res.headers["Content-Type"] == PROMETHEUS
+    assert svc_samples(res.text) == [s for s in EXPECTED_SAMPLES if "_" not in s.split('"')[1]]
+    assert label_samples(res.text) == LABEL_SAMPLES
+    old = labels_1_0_app.get("/svc_status.prometheus", headers={"Accept": "application/json"})
+    assert svc_samples(old.text) == EXPECTED_SAMPLES
+    assert label_samples(old.text) == []
+    addStatusHandler("pool", lambda: {"state": OK, "labels": {"size": 8, "lag": 0.25}})
+    assert svc_samples(labels_1_0_app.get("/svc_status.prometheus").text)[6:9] == [
+        'svc_status{name="pool"} 0',
+        'svc_status{name="pool_size"} 8',
+        'svc_status{name="pool_lag"} 0.25',
+    ]
 
 
 @changed
@@ -461,15 +502,43 @@ def test_prometheus_exact_text_1_0(testapp, no_registry):
 @port_only
 def test_prometheus_exact_text_port(testapp, no_registry):
     # HELP and TYPE once per family, and the new duration family (CHANGES.rst)
+    # the label samples, the checks counter and the probe (CHANGES.rst)
     text = testapp.get("/svc_status.prometheus").text
-    text = re.sub(r"(svc_status_duration_seconds\{[^}]*\}) \S+", r"\1 X", text)
+    text = re.sub(r"(svc_status_(duration_seconds|last_change_timestamp_seconds|checks_created)"
+                  r"\{[^}]*\}) \S+", r"\1 X", text)
+    names = ["cache", "database", "disk", "queue", "search"]
+    states = dict(zip(names, ["OK", "OK", "YELLOW", "OK", "RED"]))
+    labels = [
+        "# HELP svc_status_label A number from the labels of the status handler's result",
+        "# TYPE svc_status_label untyped",
+    ] + LABEL_SAMPLES
     durations = [
         '# HELP svc_status_duration_seconds Seconds the last evaluation of the status '
         "handler took",
         "# TYPE svc_status_duration_seconds gauge",
-    ] + ['svc_status_duration_seconds{name="%s"} X' % n
-         for n in ["cache", "database", "disk", "queue", "search"]]
-    assert text == "\n".join([HELP, TYPE] + EXPECTED_SAMPLES + durations) + "\n"
+    ] + ['svc_status_duration_seconds{name="%s"} X' % n for n in names]
+    durations += [
+        "# HELP svc_status_last_change_timestamp_seconds When the state of the status "
+        "handler last changed, as this process saw it",
+        "# TYPE svc_status_last_change_timestamp_seconds gauge",
+    ] + ['svc_status_last_change_timestamp_seconds{name="%s"} X' % n for n in names]
+    checks_help = "Evaluations of the status handler by the state they ended in"
+    checks = [
+        f"# HELP svc_status_checks_total {checks_help}",
+        "# TYPE svc_status_checks_total counter",
+    ] + ['svc_status_checks_total{name="%s",state="%s"} 1' % (n, states[n]) for n in names] + [
+        f"# HELP svc_status_checks_created {checks_help}",
+        "# TYPE svc_status_checks_created gauge",
+    ] + ['svc_status_checks_created{name="%s",state="%s"} X' % (n, states[n]) for n in names]
+    probe = [
+        "# HELP svc_status_probe 1 while /probe_status answers OK, 0 while the instance "
+        "is out of rotation",
+        "# TYPE svc_status_probe gauge",
+        "svc_status_probe 1",
+    ]
+    states_only = [s for s in EXPECTED_SAMPLES if "_" not in s.split('"')[1]]
+    assert text == "\n".join(
+        [HELP, TYPE] + states_only + labels + durations + checks + probe) + "\n"
 
 
 @changed
@@ -591,6 +660,14 @@ def test_detail_none_in_csv(testapp):
     assert "cache\tOK\tNone\n" in testapp.get("/svc_status").text
 
 
+@port_only
+def test_string_label_value_written_as_is_in_the_label_family(no_registry):
+    addStatusHandler("q", lambda: {"state": OK, "labels": {"length": "12"}})
+    text = svc_status_view(dummy_svc_request(".prometheus")).text
+    assert 'svc_status_label{name="q",label="length"} 12\n' in text
+
+
+@changed
 def test_string_label_value_written_as_is(no_registry):
     addStatusHandler("q", lambda: {"state": OK, "labels": {"length": "12"}})
     text = svc_status_view(dummy_svc_request(".prometheus")).text
@@ -654,6 +731,7 @@ def test_direct_accept_csv_beats_json_extension():
     assert response.text == "a\tOK\t"
 
 
+@changed
 def test_direct_prometheus(no_registry):
     addStatusHandler("a", lambda: {"state": RED, "labels": {"errors": 3}})
     addStatusHandler("b", lambda: {"state": YELLOW, "labels": ["ignored"]})
@@ -664,6 +742,17 @@ def test_direct_prometheus(no_registry):
         'svc_status{name="a_errors"} 3',
         'svc_status{name="b"} 1',
     ]
+    assert response.text.endswith("\n")
+
+
+@port_only
+def test_direct_prometheus_label_family(no_registry):
+    addStatusHandler("a", lambda: {"state": RED, "labels": {"errors": 3}})
+    addStatusHandler("b", lambda: {"state": YELLOW, "labels": ["ignored"]})
+    response = svc_status_view(dummy_svc_request(".prometheus", accept="text/csv"))
+    assert response.headers["Content-Type"] == PROMETHEUS
+    assert svc_samples(response.text) == ['svc_status{name="a"} 2', 'svc_status{name="b"} 1']
+    assert label_samples(response.text) == ['svc_status_label{name="a",label="errors"} 3']
     assert response.text.endswith("\n")
 
 
@@ -747,11 +836,33 @@ def test_probe_reset_between_tests(testapp):
     assert testapp.get("/probe_status").status_int == 200
 
 
+@changed
 def test_probe_post_with_form_body_resets(testapp):
     testapp.post("/probe_status?body=off")
     res = testapp.post("/probe_status", params={"body": "from a form"})
     assert res.text == "OK"
     assert testapp.get("/probe_status").text == "OK"
+
+
+@pytest.fixture
+def lenient_app():
+    """The app with ``probestatus.strict_requests = false``: 1.0's leniency."""
+    app = main({}, **{"compat_app.environment": "testing",
+                      "probestatus.strict_requests": "false"})
+    yield TestApp(app)
+    app.registry["compat_app.queue"].stop()
+
+
+@port_only
+def test_probe_post_with_form_body_is_refused(testapp, lenient_app):
+    # A form body or an unknown parameter no longer puts the instance back
+    # in service; probestatus.strict_requests = false is 1.0's leniency.
+    testapp.post("/probe_status?body=off")
+    testapp.post("/probe_status", params={"body": "from a form"}, status=400)
+    testapp.post("/probe_status?Body=x", status=400)
+    assert testapp.get("/probe_status", status=503).text == "off"
+    assert lenient_app.post("/probe_status", params={"body": "from a form"}).text == "OK"
+    assert lenient_app.get("/probe_status").text == "OK"
 
 
 def test_probe_post_empty_body(testapp):
@@ -768,6 +879,7 @@ def test_probe_unicode_body(testapp):
     assert res.body == "Wartung läuft".encode()
 
 
+@changed
 def test_probe_other_methods_read(testapp):
     assert testapp.head("/probe_status").status_int == 200
     assert testapp.put("/probe_status?body=ignored").text == "OK"
@@ -775,6 +887,17 @@ def test_probe_other_methods_read(testapp):
     assert testapp.head("/probe_status", status=503).body == b""
     assert testapp.put("/probe_status", status=503).text == "off"
     assert testapp.delete("/probe_status", status=503).text == "off"
+
+
+@port_only
+def test_probe_other_methods_are_not_allowed(testapp, lenient_app):
+    assert testapp.head("/probe_status").status_int == 200
+    testapp.post("/probe_status?body=off")
+    assert testapp.head("/probe_status", status=503).body == b""
+    for method in (testapp.put, testapp.delete, testapp.options, testapp.patch):
+        assert method("/probe_status", status=405).headers["Allow"] == "GET, HEAD, POST"
+    assert lenient_app.put("/probe_status", status=503).text == "off"
+    assert lenient_app.delete("/probe_status", status=503).text == "off"
 
 
 def test_probe_module_global_set_by_a_test(testapp):

@@ -165,3 +165,22 @@ def test_pstatus_and_pprobe_on_the_demo_ini(tmp_path):
     assert (tmp_path / "var" / "probe.txt").read_text() == "deploying"
     assert run("pprobe", "--on").returncode == 0
     assert run("pprobe", "--show").returncode == 0
+
+
+def test_groups_behind_the_kubernetes_endpoints(app, monkeypatch):
+    assert "/readyz" in app.get("/").text
+    monkeypatch.setattr(demo.FlakyUpstream, "__call__",
+                        lambda self: {"state": "RED", "detail": "connection refused"})
+    # The worker alone is in liveness; it is never RED.
+    live = app.get("/livez?verbose").text
+    assert live in ("[+]queue-worker ok\nlivez check passed\n",
+                    "[+]queue-worker ok (YELLOW)\nlivez check passed\n")
+    ready = app.get("/readyz?verbose").text
+    assert "[+]upstream ok (RED, non-critical)\n" in ready
+    assert "[+]database ok\n" in ready and "[+]probe_status ok\n" in ready
+    assert "migrations" not in ready
+    started = app.get("/startupz?verbose").text
+    assert "[+]migrations ok\n" in started and started.endswith("startupz check passed\n")
+    assert app.get("/readyz/database").text == "ok"
+    app.get("/livez/database", status=404)
+    assert app.get("/svc_status?group=startup").text.startswith("database\tOK\t")

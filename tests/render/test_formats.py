@@ -11,8 +11,10 @@ from lovely.ws.status.render.csv import CSV_CONTENT_TYPE, render_csv
 from lovely.ws.status.render.html import HTML_CONTENT_TYPE, render_html
 from lovely.ws.status.render.json import JSON_CONTENT_TYPE, render_json
 from lovely.ws.status.render.prometheus import (
+    OPENMETRICS_CONTENT_TYPE,
     PROMETHEUS_CONTENT_TYPE,
     PROMETHEUS_HELP,
+    render_exposition,
     render_prometheus,
 )
 from lovely.ws.status.scripts import pstatus
@@ -33,11 +35,14 @@ def test_content_types():
     assert JSON_CONTENT_TYPE == "application/json"
     assert PROMETHEUS_CONTENT_TYPE == "text/plain; version=0.0.4; charset=UTF-8"
     assert HTML_CONTENT_TYPE == "text/html; charset=UTF-8"
+    assert OPENMETRICS_CONTENT_TYPE == (
+        "application/openmetrics-text; version=1.0.0; charset=utf-8")
     assert PROMETHEUS_HELP == "Status 0->OK, 1->YELLOW, 2->RED"
     assert {name: fmt.content_type for name, fmt in FORMATS.items()} == {
         "csv": CSV_CONTENT_TYPE,
         "json": JSON_CONTENT_TYPE,
         "prometheus": PROMETHEUS_CONTENT_TYPE,
+        "openmetrics": OPENMETRICS_CONTENT_TYPE,
         "html": HTML_CONTENT_TYPE,
     }
 
@@ -48,12 +53,13 @@ def test_names_are_the_keys():
 
 def test_timed_when_the_text_shows_durations():
     assert {name: fmt.timed for name, fmt in FORMATS.items()} == {
-        "csv": False, "json": False, "prometheus": True, "html": True,
+        "csv": False, "json": False, "prometheus": True, "openmetrics": True, "html": True,
     }
 
 
 def test_only_prometheus_served_with_the_process_metrics():
-    assert [name for name, fmt in FORMATS.items() if fmt.process_metrics] == ["prometheus"]
+    assert [name for name, fmt in FORMATS.items() if fmt.process_metrics] == [
+        "prometheus", "openmetrics"]
 
 
 def test_each_format_renders_the_report():
@@ -66,13 +72,18 @@ def test_each_format_renders_the_report():
     assert FORMATS["prometheus"].render(r) == render_prometheus(
         items, [("a", 0.25), ("b", 0.5), ("c", None)]
     )
+    assert FORMATS["openmetrics"].render(r) == render_exposition(
+        ["a", "b", "c"], [s for _, s in items], [0.25, 0.5, None], openmetrics=True
+    ) + "# EOF\n"
     assert FORMATS["html"].render(r) == render_html(items, {"a": 0.25, "b": 0.5}, 0)
 
 
 def test_generate_latest(monkeypatch):
     assert isinstance(render.generate_latest(), bytes)
-    monkeypatch.setattr(render, "_generate_latest", None)
+    assert render.generate_latest_openmetrics().endswith(b"# EOF\n")
+    monkeypatch.setattr(render, "_client", None)  # no prometheus_client
     assert render.generate_latest() == b""
+    assert render.generate_latest_openmetrics() == b"# EOF\n"
 
 
 # ---------------------------------------------------------------- the view
@@ -85,11 +96,15 @@ def test_svcstatus_uses_the_table():
         assert svcstatus.choose_format(None, extension) in FORMATS
 
 
-@pytest.mark.parametrize("extension, name", [
-    ("", "csv"), (".csv", "csv"), (".json", "json"), (".prometheus", "prometheus"),
-    (".html", "html"),
+OPENMETRICS_FIRST = "application/openmetrics-text;version=1.0.0,text/plain;q=0.5"
+
+
+@pytest.mark.parametrize("extension, accept, name", [
+    ("", None, "csv"), (".csv", None, "csv"), (".json", None, "json"),
+    (".prometheus", None, "prometheus"), (".prometheus", OPENMETRICS_FIRST, "openmetrics"),
+    (".html", None, "html"),
 ])
-def test_view_renders_with_the_table(monkeypatch, extension, name):
+def test_view_renders_with_the_table(monkeypatch, extension, accept, name):
     calls = []
 
     def evaluate(registry, names=None, durations=True):
@@ -99,7 +114,9 @@ def test_view_renders_with_the_table(monkeypatch, extension, name):
     monkeypatch.setattr(svcstatus, "evaluate", evaluate)
     # 1.0's hook: apps replace generate_latest on svcstatus
     monkeypatch.setattr(svcstatus, "generate_latest", lambda: b"# the process\n")
-    request = testing.DummyRequest()
+    monkeypatch.setattr(svcstatus, "generate_latest_openmetrics",
+                        lambda: b"# the process\n# EOF\n")
+    request = testing.DummyRequest(headers={} if accept is None else {"Accept": accept})
     request.matchdict = {"type": extension}
     response = svcstatus.svc_status_view(request)
     assert response is request.response
@@ -110,6 +127,8 @@ def test_view_renders_with_the_table(monkeypatch, extension, name):
     expected = fmt.render(report())
     if name == "prometheus":
         expected += "# the process\n"
+    if name == "openmetrics":
+        expected = expected[:-len("# EOF\n")] + "# the process\n# EOF\n"
     assert response.text == expected
 
 

@@ -134,3 +134,22 @@ def test_timed_out_handler_shows_red(page, base_url):
         ("fine", OK, GREEN_TEXT), ("hung", RED, RED_TEXT),
     ]
     assert rows[1]["detail"].startswith("timed out after 0.2 seconds")
+
+
+def test_the_content_security_policy_allows_the_page_s_own_style(page, base_url):
+    messages = []
+    page.on("console", lambda message: messages.append(message.text))
+    addStatusHandler("database", lambda: {"state": YELLOW})
+    response = page.goto(base_url + "/svc_status.html")
+    assert "style-src 'sha256-" in response.headers["content-security-policy"]
+    # styled: the policy let the page's own <style> through, and nothing was refused
+    assert overall_of(page) == {"text": YELLOW, "background": AMBER_TEXT}
+    assert [m for m in messages if "Content Security Policy" in m] == []
+    # an inline script (none is on the page) would be refused
+    page.evaluate("""() => {
+        const s = document.createElement('script');
+        s.textContent = 'window.ran = true';
+        document.body.appendChild(s);
+    }""")
+    assert page.evaluate("() => window.ran === true") is False
+    assert any("Content Security Policy" in m for m in messages)

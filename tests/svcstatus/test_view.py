@@ -304,17 +304,19 @@ def test_prometheus_one_sample_per_handler_sorted(app):
     assert response.text.count("# TYPE svc_status ") == 1
 
 
-def test_prometheus_labels_dict_follow_their_handler(app):
+def test_prometheus_labels_dict_in_a_family_of_their_own(app):
     addStatusHandler("db", fixed(state=OK, labels={"connections": 7, "lag": 0.5}))
     addStatusHandler("queue", fixed(state=YELLOW, labels={"size": 120}))
     text = app.get("/svc_status.prometheus").text
     assert svc_part(text) == HELP + (
         'svc_status{name="db"} 0\n'
-        'svc_status{name="db_connections"} 7\n'
-        'svc_status{name="db_lag"} 0.5\n'
         'svc_status{name="queue"} 1\n'
-        'svc_status{name="queue_size"} 120\n'
     )
+    assert (
+        'svc_status_label{name="db",label="connections"} 7\n'
+        'svc_status_label{name="db",label="lag"} 0.5\n'
+        'svc_status_label{name="queue",label="size"} 120\n'
+    ) in text
 
 
 @pytest.mark.parametrize("labels", [["a", 1], "text", 5, None, ("a", 1), {"a", "b"}])
@@ -363,7 +365,9 @@ def test_prometheus_appends_the_default_registry(app):
         return re.findall(r"^# HELP (\S+)", text, re.M)
 
     # the whole default registry follows our own families, in its order
-    ours = ["svc_status", "svc_status_duration_seconds"]
+    ours = ["svc_status", "svc_status_duration_seconds",
+            "svc_status_last_change_timestamp_seconds", "svc_status_checks_total",
+            "svc_status_checks_created"]
     assert helps(text) == ours + helps(registry_text)
     assert "lws_test_svcstatus_requests" not in app.get("/svc_status.prometheus").text
 
@@ -375,7 +379,10 @@ def test_prometheus_parses(app):
     text = app.get("/svc_status.prometheus").text
     families = {f.name: f for f in parser.text_string_to_metric_families(text)}
     samples = [(s.labels["name"], s.value) for s in families["svc_status"].samples]
-    assert samples == [('we"ird\n', 0.0), ("x", 1.0), ("x_n", 3.0)]
+    assert samples == [('we"ird\n', 0.0), ("x", 1.0)]
+    assert [(s.labels, s.value) for s in families["svc_status_label"].samples] == [
+        ({"name": "x", "label": "n"}, 3.0)
+    ]
     assert families["svc_status"].documentation == "Status 0->OK, 1->YELLOW, 2->RED"
     assert families["svc_status"].type == "unknown"  # how the parser names untyped
 
@@ -465,8 +472,8 @@ ISOLATION = {
     "no-state": (
         fixed(detail="x"), "invalid status: no 'state' in the handler's result"
     ),
-    "lowercase": (
-        fixed(state="ok"), "invalid status: state 'ok' is not one of OK, YELLOW, RED"
+    "okay": (
+        fixed(state="okay"), "invalid status: state 'okay' is not one of OK, YELLOW, RED"
     ),
     "blue": (
         fixed(state="BLUE"),
@@ -533,7 +540,7 @@ def test_isolation_html(isolated):
 
 
 def test_invalid_state_is_two_never_zero(app):
-    addStatusHandler("x", fixed(state="GREEN"))  # the name, not the value
+    addStatusHandler("x", fixed(state="GREENISH"))
     text = app.get("/svc_status.prometheus").text
     assert 'svc_status{name="x"} 2\n' in text
 
@@ -675,8 +682,8 @@ def test_huge_numbers_render(app):
     assert app.get("/svc_status").text == "x\tOK\t<unprintable int>"
     strict_json(app.get("/svc_status.json").text)
     text = app.get("/svc_status.prometheus").text
-    assert 'svc_status{name="x_big"} +Inf\n' in text
-    assert 'svc_status{name="x_neg"} -Inf\n' in text
+    assert 'svc_status_label{name="x",label="big"} +Inf\n' in text
+    assert 'svc_status_label{name="x",label="neg"} -Inf\n' in text
 
 
 def test_handler_dicts_are_never_mutated(app):

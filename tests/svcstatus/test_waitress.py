@@ -101,8 +101,10 @@ def test_prometheus(server):
     assert text.endswith("\n")
     families = {f.name: f for f in parser.text_string_to_metric_families(text)}
     assert [(s.labels["name"], s.value) for s in families["svc_status"].samples] == [
-        ("broken", 2.0), ('db "main"', 0.0), ('db "main"_connections', 3.0),
-        ("service", 1.0),
+        ("broken", 2.0), ('db "main"', 0.0), ("service", 1.0),
+    ]
+    assert [(s.labels, s.value) for s in families["svc_status_label"].samples] == [
+        ({"name": 'db "main"', "label": "connections"}, 3.0),
     ]
     assert len(families["svc_status_duration_seconds"].samples) == 3
 

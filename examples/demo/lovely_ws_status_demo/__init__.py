@@ -94,6 +94,15 @@ HOME = """<!DOCTYPE html>
     then RED, then OK again, so you can see how each endpoint reports trouble.</li>
 <li><a href="/__version__">/__version__</a>, <a href="/__heartbeat__">/__heartbeat__</a>,
     <a href="/__lbheartbeat__">/__lbheartbeat__</a>: Dockerflow</li>
+<li>Kubernetes' probes, one group of handlers each:
+    <a href="/livez?verbose">/livez</a> (<code>queue-worker</code>: what a restart fixes),
+    <a href="/readyz?verbose">/readyz</a> (everything the app needs to serve; the
+    probe's switch too), <a href="/startupz?verbose">/startupz</a>
+    (<code>migrations</code> and <code>database</code>);
+    <a href="/readyz/database">/readyz/database</a> checks one handler.
+    <code>upstream</code> is not critical: its RED leaves <code>/readyz</code> at 200.
+    <a href="/svc_status.html?group=liveness">/svc_status.html?group=liveness</a>
+    shows one group.</li>
 </ul>
 </body></html>
 """
@@ -117,15 +126,23 @@ def main(global_config, **settings):
     config.include("lovely.ws.status.svcstatus")
     config.include("lovely.ws.status.probestatus")
     config.include("lovely.ws.status.dockerflow")
+    config.include("lovely.ws.status.health")
 
     worker = QueueWorker()
     worker.start()
-    config.add_status_handler("queue-worker", worker)
-    config.add_status_handler("upstream", FlakyUpstream(), timeout=1)
-    config.add_status_handler("database", DatabaseCheck(engine))
-    # The revision changes only on deploys: reusing the answer for a minute is plenty.
+    # A dead worker thread is what a restart fixes: the one liveness check.
+    config.add_status_handler("queue-worker", worker,
+                              groups=["liveness", "readiness"])
+    # The app serves without it (degraded): its RED must not take the pod
+    # out of rotation.
+    config.add_status_handler("upstream", FlakyUpstream(), timeout=1, critical=False)
+    # No groups: readiness and startup. Checked in the background every 5
+    # seconds: no request waits on the database, however often it is polled.
+    config.add_status_handler("database", DatabaseCheck(engine), interval=5)
+    # The revision changes only on deploys: once a minute is plenty.
     config.add_status_handler(
-        "migrations", MigrationsCheck(engine, alembic_config(url)), ttl=60
+        "migrations", MigrationsCheck(engine, alembic_config(url)), interval=60,
+        groups=["startup"],
     )
 
     config.add_route("home", "/")

@@ -9,18 +9,21 @@ app's own handler of the same name wins in that app.
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable, Dict, Iterable, List, Optional
+from typing import Any, Callable, Dict, Iterable, List, Optional, Set
 
 from pyramid.threadlocal import get_current_registry
 from zope.interface import Interface
 
 from .evaluation import StatusEvaluator, StatusReport
+from .evaluation.counts import CheckCounts
 from .handlers import (
     NO_OPTIONS,
+    STANDARD_GROUPS,
     STATUS_HANDLERS,
     HandlerOptions,
     StatusHandler,
     global_options,
+    groups_of,
     has_global_options,
 )
 from .probe.drain import Drainer
@@ -47,7 +50,7 @@ class AppStatus:
         self.evaluator = StatusEvaluator()
         #: Where the probe text lives; ``None``: 1.0's text in this process.
         self.store: Optional[ProbeStore] = None
-        #: Who may change the probe; ``None``: anybody, as in 1.0.
+        #: Who may change the probe; ``None``: the settings' defaults.
         self.guard: Optional[Guard] = None
         #: The drain on ``SIGTERM``, when ``probestatus.drain_seconds`` is set.
         self.drainer: Optional[Drainer] = None
@@ -55,6 +58,13 @@ class AppStatus:
         self.store_throttle = Throttle()
         #: Makes the body of ``/__version__`` (see :mod:`.dockerflow`).
         self.version: Optional[Callable[[Any], bytes]] = None
+        #: How many evaluations ended in each state (``svc_status_checks_total``).
+        self.checks = CheckCounts()
+        #: Reads the text the probe answers now; set by the include of
+        #: :mod:`.probestatus` (``None``: the app has no probe).
+        self.probe_text: Optional[Callable[[], str]] = None
+        #: What the Prometheus renderer keeps between scrapes (see :mod:`.render`).
+        self.render_cache: Dict[str, Any] = {}
 
     def add_handler(self, name: str, handler: StatusHandler,
                     options: HandlerOptions = NO_OPTIONS) -> None:
@@ -79,9 +89,28 @@ class AppStatus:
             return self.options.get(name, NO_OPTIONS)
         return global_options(name, handler)
 
+    def members(self, group: str) -> List[str]:
+        """The names of the handlers in ``group``, in registration order."""
+        return [name for name, handler in self.all_handlers().items()
+                if group in groups_of(self.options_of(name, handler))]
+
+    def groups(self) -> Set[str]:
+        """Every group that exists: the standard ones and those handlers name."""
+        found = set(STANDARD_GROUPS)
+        for name, handler in self.all_handlers().items():
+            found.update(groups_of(self.options_of(name, handler)))
+        return found
+
     def evaluate(self, names: Optional[Iterable[str]] = None,
-                 durations: bool = True) -> StatusReport:
-        """Evaluate the handlers (or only ``names`` that exist, in that order)."""
+                 durations: bool = True, group: Optional[str] = None) -> StatusReport:
+        """Evaluate the handlers (or only ``names`` that exist, in that order;
+        with ``group``, only those of them in the group)."""
+        if group is not None:
+            members = self.members(group)
+            if names is not None:
+                wanted = set(names)
+                members = [n for n in members if n in wanted]
+            names = members
         by_name = self.all_handlers()
         if names is None:
             name_list = list(by_name)
@@ -92,8 +121,12 @@ class AppStatus:
         options = None
         if self.options or has_global_options():
             options = [self.options_of(n, h) for n, h in zip(name_list, handlers)]
-        return self.evaluator.evaluate(name_list, handlers, options, durations,
-                                       complete=names is None)
+        report = self.evaluator.evaluate(name_list, handlers, options, durations,
+                                         complete=names is None)
+        if options is not None and not all(o.critical for o in options):
+            report.critical = [o.critical for o in options]
+        self.checks.add(report.names, report.statuses)
+        return report
 
 
 _CREATING = threading.Lock()
@@ -118,6 +151,7 @@ def get_app_status(registry: Any = None) -> AppStatus:
 
 
 def evaluate(registry: Any = None, names: Optional[Iterable[str]] = None,
-             durations: bool = True) -> StatusReport:
-    """Evaluate the handlers that the app of ``registry`` sees."""
-    return get_app_status(registry).evaluate(names, durations)
+             durations: bool = True, group: Optional[str] = None) -> StatusReport:
+    """Evaluate the handlers that the app of ``registry`` sees (see
+    :meth:`AppStatus.evaluate`)."""
+    return get_app_status(registry).evaluate(names, durations, group)

@@ -13,6 +13,7 @@ from typing import Any, Callable, Dict, Mapping, Optional, Union
 from pyramid.exceptions import ConfigurationError
 
 from .appstatus import get_app_status
+from .details import ALWAYS, as_show_details
 from .evaluation import DEFAULT_MAX_WORKERS, DEFAULT_TIMEOUT, StatusEvaluator
 from .handlers import OPTION_NAMES, handler_options
 from .settings import (
@@ -23,6 +24,7 @@ from .settings import (
     as_positive_int,
     as_seconds,
     as_text,
+    seconds,
 )
 from .text import short_repr
 
@@ -41,6 +43,13 @@ def as_label_layout(value: Any) -> str:
     if text == "1.0":
         return "1.0"
     raise ValueError(f"expected 'family' or '1.0', got {value!r}")
+
+
+def as_interval(value: Any) -> Optional[float]:
+    """Seconds between background runs; empty means ``None`` (on request)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return seconds(value, "the value", text=True)
 
 
 SVCSTATUS_SETTINGS = [
@@ -69,6 +78,15 @@ SVCSTATUS_SETTINGS = [
         "false",
     ),
     Setting(
+        "svcstatus.interval",
+        as_interval,
+        None,
+        "Run every status handler in the background every that many seconds, and "
+        "answer from its latest result (a handler's own ``interval`` wins); empty: "
+        "on request. See :doc:`refresh`.",
+        "30",
+    ),
+    Setting(
         "svcstatus.handlers",
         as_assignments,
         [],
@@ -81,6 +99,23 @@ SVCSTATUS_SETTINGS = [
         None,
         "Permission needed to read ``/svc_status``; empty: everybody may.",
         "view-status",
+    ),
+    Setting(
+        "svcstatus.show_details",
+        as_show_details,
+        ALWAYS,
+        "Who sees the handlers' details on ``/svc_status`` and ``/__heartbeat__``: "
+        "``always`` (as 1.0), ``never``, or ``when_authorized`` (requests with "
+        "``svcstatus.details_permission``, or without it any authenticated user); "
+        "the others get each handler's name and state only.",
+        "when_authorized",
+    ),
+    Setting(
+        "svcstatus.details_permission",
+        as_text,
+        None,
+        "The permission that ``svcstatus.show_details = when_authorized`` asks for.",
+        "view-status-details",
     ),
     Setting(
         "svcstatus.prometheus_labels",
@@ -290,6 +325,7 @@ def includeme(config: Any) -> None:
             timeout=typed["svcstatus.timeout"],
             max_workers=typed["svcstatus.max_workers"],
             concurrent=typed["svcstatus.concurrent"],
+            interval=typed["svcstatus.interval"],
         )
 
     add_settings_action(

@@ -1,5 +1,5 @@
 """The ``/svc_status`` view: every status handler as CSV, JSON, Prometheus
-text or an HTML page.
+or OpenMetrics text, or an HTML page.
 
 Enable it in an app factory with ``config.include('lovely.ws.status.svcstatus')``
 (a following ``config.scan('lovely.ws.status.svcstatus')``, as 1.0 required,
@@ -7,46 +7,195 @@ is harmless).
 """
 from __future__ import annotations
 
-from typing import Any
+from itertools import repeat
+from typing import Any, Dict, List, Optional
 
 import venusian
 from pyramid.security import NO_PERMISSION_REQUIRED
+from webob.acceptparse import AcceptValidHeader, create_accept_header
 
-from .appstatus import evaluate
+from .appstatus import AppStatus, evaluate, get_app_status
+from .details import ALWAYS, details_allowed
+from .evaluation.report import StatusReport
 
 # 1.0 imported these here, and apps reach them through this module.
 from .handlers import STATUS_HANDLERS
 
 # Looked up here at each request: 1.0 apps' tests replace it on this module.
-from .render import FORMATS, generate_latest
-from .states import NUMERIC_VALUES
+from .render import (
+    FORMATS,
+    created_series,
+    generate_latest,
+    generate_latest_openmetrics,
+    html_policy,
+    probe_up,
+)
+from .render.healthjson import (
+    HEALTH_JSON_CONTENT_TYPE,
+    render_health_json,
+    service_version,
+    wants_health_json,
+)
+from .render.prometheus import render_chunks
+from .states import NUMERIC_VALUES, RED
 
 __all__ = ["svc_status_view", "includeme", "NUMERIC_VALUES", "STATUS_HANDLERS"]
 
 ROUTE_NAME = "svc_status"
 ROUTE_PATTERN = "/svc_status{type:(|.json|.csv|.prometheus|.html)}"
 
+#: ``svcstatus.prometheus_labels``: 1.0's layout of the label samples.
+LABELS_1_0 = "1.0"
+
+# The versions of each Prometheus format that this view writes.
+_OPENMETRICS = ("application/openmetrics-text", ("1.0.0", "0.0.1"))
+_TEXT = ("text/plain", ("0.0.4",))
+
+
+def _quality(ranges: Any, media_type: str, versions: Any = None) -> float:
+    """The q-value ``Accept`` gives ``media_type``: that of the most specific
+    range that matches it (``versions``: the ``version`` parameters that
+    match; ``None``: only ranges naming the type itself count)."""
+    major = media_type.split("/", 1)[0]
+    best, quality = 0, 0.0
+    for media_range, q, params, _ in ranges:
+        media_range = media_range.split(";", 1)[0].strip().lower()
+        if media_range == media_type:
+            if versions is not None:
+                version = dict((k.lower(), v) for k, v in params).get("version")
+                if version is not None and version not in versions:
+                    continue
+            rank = 3
+        elif versions is None:
+            continue
+        elif media_range == major + "/*":
+            rank = 2
+        elif media_range == "*/*":
+            rank = 1
+        else:
+            continue
+        if rank > best or (rank == best and q > quality):
+            best, quality = rank, q
+    return quality
+
+
+def _accepted(accept: str) -> Optional[Dict[str, float]]:
+    """The q-values of what ``/svc_status`` can answer; ``None`` when the
+    header cannot be parsed."""
+    header = create_accept_header(accept)
+    if not isinstance(header, AcceptValidHeader):
+        return None
+    ranges = list(header.parsed)
+    return {
+        "json": _quality(ranges, "application/json"),
+        "csv": _quality(ranges, "text/csv"),
+        "openmetrics": _quality(ranges, *_OPENMETRICS),
+        "prometheus": _quality(ranges, *_TEXT),
+    }
+
 
 def choose_format(accept: Any, extension: Any) -> str:
-    """``'prometheus'``, ``'json'``, ``'csv'`` or ``'html'`` for a request.
+    """``'prometheus'``, ``'openmetrics'``, ``'json'``, ``'csv'`` or
+    ``'html'`` for a request.
 
-    ``.prometheus`` always wins; then an ``Accept`` header naming
-    ``application/json`` (before ``text/csv``); then the extension; CSV when
-    nothing says otherwise.
+    The extensions ``.html`` and ``.prometheus`` always win; the latter
+    gives OpenMetrics when ``Accept`` prefers it (by q-value) to text 0.0.4.
+    Otherwise, as in 1.0: an ``Accept`` header that names
+    ``application/json`` (with a q-value above 0) gives JSON, else one that
+    names ``text/csv`` gives CSV, else the extension decides (CSV when
+    there is none).
     """
-    if extension == ".prometheus":
-        return "prometheus"
-    if accept:
-        accept = str(accept)
-        if "application/json" in accept:
-            return "json"
-        if "text/csv" in accept:
-            return "csv"
-    if extension == ".json":
-        return "json"
     if extension == ".html":
         return "html"
+    quality = _accepted(str(accept)) if accept else {}
+    if extension == ".prometheus":
+        if quality and quality["openmetrics"] > quality["prometheus"]:
+            return "openmetrics"
+        return "prometheus"
+    if quality is None:  # not a valid header: 1.0 looked for the words
+        accept = str(accept)
+        quality = {"json": "application/json" in accept, "csv": "text/csv" in accept}
+    if quality.get("json"):
+        return "json"
+    if quality.get("csv"):
+        return "csv"
+    if extension == ".json":
+        return "json"
     return "csv"
+
+
+def _exposition(report: StatusReport, app: AppStatus, openmetrics: bool) -> List[bytes]:
+    """The Prometheus families of the app, then the process's own metrics."""
+    chunks = render_chunks(
+        report.names, report.statuses, report.durations,
+        sort=True,
+        cache=app.render_cache,
+        openmetrics=openmetrics,
+        label_family=app.settings.get("svcstatus.prometheus_labels") != LABELS_1_0,
+        checks=app.checks.snapshot(),
+        created=created_series(),
+        probe=probe_up(app.probe_text),
+        changed=report.changed,
+    )
+    tail: Any = generate_latest_openmetrics() if openmetrics else generate_latest()
+    chunks.append(tail.encode("utf-8") if isinstance(tail, str) else tail)
+    return chunks
+
+
+#: Sent with every answer of the view.
+_HEADERS = (
+    ("Cache-Control", "no-store"),
+    ("Vary", "Accept"),
+    ("X-Content-Type-Options", "nosniff"),
+)
+
+
+def _add_headers(response: Any, headers: Any) -> None:
+    """Set ``headers``; those the response does not have yet (nearly always
+    all of them) are appended, which is cheaper."""
+    present = {name.lower() for name, _ in response.headerlist}
+    for name, value in headers:
+        if name.lower() in present:
+            response.headers[name] = value
+        else:
+            response.headerlist.append((name, value))
+
+
+def _group(request: Any) -> Optional[str]:
+    """The ``group`` query parameter, if any."""
+    environ = getattr(request, "environ", None)
+    if environ and "group" not in environ.get("QUERY_STRING", "group"):
+        return None  # no parameter to parse: the common case, cheaply
+    try:
+        query = getattr(request, "GET", None)
+        group = query.get("group") if query else None
+    except UnicodeDecodeError:  # a query string that is not UTF-8: 1.0 ignored it
+        return None
+    return str(group) if group else None
+
+
+def _no_group(request: Any, group: str) -> Any:
+    response = request.response
+    response.status = 404
+    response.headers["Content-Type"] = "text/plain; charset=UTF-8"
+    _add_headers(response, _HEADERS)
+    response.body = f"no status handler group {group!r}".encode("utf-8", "backslashreplace")
+    return response
+
+
+def _health_json(request: Any, app: AppStatus, report: StatusReport, details: bool) -> Any:
+    state = report.state
+    changed = report.changed
+    body = render_health_json(
+        zip(report.names, report.statuses, report.critical or repeat(True)),
+        state, details, service_version(app.version, request),
+        None if changed is None else dict(zip(report.names, changed)))
+    response = request.response
+    response.status = 503 if state == RED else 200
+    response.headers["Content-Type"] = HEALTH_JSON_CONTENT_TYPE
+    _add_headers(response, _HEADERS)
+    response.body = body.encode("utf-8")
+    return response
 
 
 def svc_status_view(request: Any) -> Any:
@@ -55,20 +204,53 @@ def svc_status_view(request: Any) -> Any:
     The format comes from the route's ``type`` (``.json``, ``.csv``,
     ``.prometheus``, ``.html``) and the ``Accept`` header (see
     :func:`choose_format`). Handlers that fail, time out or return nonsense
-    are reported ``RED``; the status code is always 200.
+    are reported ``RED``; the status code is 200, but for
+    ``application/health+json`` (asked for by ``Accept``, on any URL but
+    ``.html`` and ``.prometheus``), which answers 503 when the state is
+    ``RED``. ``?group=NAME`` shows only the handlers of that group (404 for
+    a group that does not exist). Unless ``svcstatus.show_details`` allows
+    the request to see details, each handler shows its state only.
     """
     matchdict = request.matchdict or {}
     headers = request.headers
     # ``or``: a test's DummyRequest may carry a plain, case-sensitive dict.
     accept = headers.get("accept") or headers.get("Accept")
-    fmt = FORMATS[choose_format(accept, matchdict.get("type", ""))]
-    report = evaluate(getattr(request, "registry", None), names=None, durations=fmt.timed)
-    body = fmt.render(report)
-    if fmt.process_metrics:
-        body += generate_latest().decode("utf-8")
+    extension = matchdict.get("type", "")
+    health = (extension not in (".html", ".prometheus")
+              and wants_health_json(accept, "application/json", "text/csv"))
+    fmt = FORMATS["json" if health else choose_format(accept, extension)]
+    registry = getattr(request, "registry", None)
+    app = get_app_status(registry)
+    group = _group(request)
+    # Timed, health+json knows since when each handler is in its state.
+    timed = health or fmt.timed
+    if group is None:
+        report = evaluate(registry, names=None, durations=timed)
+    elif group not in app.groups():
+        return _no_group(request, group)
+    else:
+        report = evaluate(registry, names=None, durations=timed, group=group)
+    details = app.settings.get("svcstatus.show_details", ALWAYS)
+    if details != ALWAYS:
+        details = details_allowed(request, details, app.settings.get(
+            "svcstatus.details_permission"))
+        if not details and not fmt.process_metrics:
+            report = report.without_details()
+    if health:
+        return _health_json(request, app, report, bool(details))
     response = request.response
     response.headers["Content-Type"] = fmt.content_type
-    response.headers["Cache-Control"] = "no-store"
+    _add_headers(response, _HEADERS)
+    if fmt.process_metrics:
+        # Sent in pieces: for a thousand handlers, copying the text into
+        # one body would cost more than writing it.
+        chunks = _exposition(report, app, fmt.name == "openmetrics")
+        response.app_iter = chunks
+        response.content_length = sum(map(len, chunks))
+        return response
+    body = fmt.render(report)
+    if fmt.name == "html":
+        _add_headers(response, (("Content-Security-Policy", html_policy(body)),))
     response.body = body.encode("utf-8", "backslashreplace")
     return response
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any, Dict, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 from pyramid.exceptions import ConfigurationError
 from pyramid.path import AssetResolver
@@ -33,6 +33,7 @@ from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.tweens import INGRESS
 
 from ..appstatus import get_app_status
+from ..handlers import handler_options
 from ..settings import (
     Setting,
     add_settings_action,
@@ -104,6 +105,15 @@ def as_header_name(value: Any) -> str:
         raise ValueError(f"expected an HTTP header name, got {value!r}")
     return text
 
+
+def as_group_name(value: Any) -> Optional[str]:
+    """The name of a group of handlers, checked as ``groups`` are; empty: ``None``."""
+    text = "" if value is None else str(value).strip()
+    if not text:
+        return None
+    handler_options(groups=[text])  # raises if it is no group name
+    return text
+
 DOCKERFLOW_SETTINGS = [
     Setting(
         "dockerflow.heartbeat_failed_status",
@@ -111,6 +121,14 @@ DOCKERFLOW_SETTINGS = [
         500,
         "Status code of ``/__heartbeat__`` when a check is an error.",
         "503",
+    ),
+    Setting(
+        "dockerflow.heartbeat_group",
+        as_group_name,
+        None,
+        "The group of handlers ``/__heartbeat__`` checks (``?group=`` chooses "
+        "another); empty: all of them.",
+        "readiness",
     ),
     Setting(
         "dockerflow.checks",

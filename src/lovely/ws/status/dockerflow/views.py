@@ -10,11 +10,13 @@ from collections.abc import Mapping
 from typing import AbstractSet, Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from ..appstatus import get_app_status
+from ..details import ALWAYS, details_allowed
 from ..probe.store import OK as PROBE_OK
 from ..probe.store import StoreUnavailable
 from ..probestatus import read_probe
 from ..render.json import JSON_CONTENT_TYPE, render_json
 from ..states import OK, RED, YELLOW
+from ..text import to_text
 from .checks import Messages, level_to_text
 from .events import (
     LEVEL_ERROR,
@@ -237,7 +239,8 @@ def _function_check(
 
 
 def heartbeat_report(
-    registry: Any, checks: Sequence[str] = (), silenced: AbstractSet[Any] = frozenset()
+    registry: Any, checks: Sequence[str] = (), silenced: AbstractSet[Any] = frozenset(),
+    group: Optional[str] = None, show_details: bool = True,
 ) -> Tuple[int, Dict[Any, str], Dict[Any, Dict[str, Any]]]:
     """Evaluate the handlers: ``(level, {name: text}, {name: details})``.
 
@@ -247,10 +250,15 @@ def heartbeat_report(
     level is that of its worst message whose id is not in ``silenced``, its
     details ``status``, ``level`` and ``messages`` (id -> text); each of its
     messages is logged at its own level. Details are given for checks
-    above 0. ``checks`` limits the evaluation to those names; a name
-    without a registered handler is an error.
+    above 0; without ``show_details`` only their ``status`` and ``level``.
+    A non-critical handler's details say ``critical: false``, and its
+    error counts as a warning in the overall level. ``checks`` limits the
+    evaluation to those names, ``group`` to the handlers of that group; a
+    name of ``checks`` without a registered handler is an error.
     """
-    report = get_app_status(registry).evaluate(checks or None)
+    app = get_app_status(registry)
+    report = app.evaluate(checks or None, group=group)
+    non_critical = report.non_critical
     level = LEVEL_OK
     texts: Dict[Any, str] = {}
     details: Dict[Any, Dict[str, Any]] = {}
@@ -259,17 +267,25 @@ def heartbeat_report(
         if type(messages) is Messages:
             check_level, detail = _function_check(messages, silenced)
             text = detail["status"]
+            if not show_details:
+                del detail["messages"]
         else:
             text, check_level = _LEVELS.get(status["state"], _ERROR)
-            detail = {"status": text, "level": check_level, "detail": status.get("detail")}
+            detail = {"status": text, "level": check_level}
+            if show_details:
+                detail["detail"] = status.get("detail")
         texts[name] = text
         if check_level > LEVEL_OK:
+            counted = check_level
+            if non_critical and name in non_critical:
+                detail["critical"] = False
+                counted = min(check_level, LEVEL_WARNING)
             details[name] = detail
-            if check_level > level:
-                level = check_level
+            if counted > level:
+                level = counted
     if checks and len(report.names) < len(checks):
-        found = set(report.names)
-        missing: List[str] = [n for n in checks if n not in found]
+        registered = app.all_handlers()
+        missing: List[str] = [n for n in checks if n not in registered]
         for name in missing:
             texts[name] = "error"
             details[name] = {
@@ -287,15 +303,33 @@ def heartbeat_view(request: Any) -> Any:
 
     200 while no check is an error (level 40) or worse, else
     ``dockerflow.heartbeat_failed_status``; messages whose id is in
-    ``dockerflow.silenced_checks`` do not count.
+    ``dockerflow.silenced_checks`` do not count, nor does the error of a
+    non-critical handler (it counts as a warning). ``?group=NAME`` (404
+    for a group that does not exist), else ``dockerflow.heartbeat_group``,
+    limits the checks to a group. Details follow ``svcstatus.show_details``.
     Notifies :class:`HeartbeatPassed` or :class:`HeartbeatFailed` afterwards.
     """
     registry = getattr(request, "registry", None)
-    settings = get_app_status(registry).settings
+    app = get_app_status(registry)
+    settings = app.settings
+    try:
+        group = request.GET.get("group") or None
+    except UnicodeDecodeError:
+        group = None
+    if group is None:
+        group = settings.get("dockerflow.heartbeat_group")
+    elif group not in app.groups():
+        body = _encode({"error": f"no status handler group {to_text(group)!r}"})
+        return _json_response(request, body, 404)
+    show = settings.get("svcstatus.show_details", ALWAYS)
+    if show != ALWAYS:
+        show = details_allowed(request, show, settings.get("svcstatus.details_permission"))
     level, checks, details = heartbeat_report(
         registry,
         settings.get("dockerflow.checks", ()),
         settings.get("dockerflow.silenced_checks", frozenset()),
+        group,
+        bool(show),
     )
     failed = level >= LEVEL_ERROR
     code = settings.get("dockerflow.heartbeat_failed_status", 500) if failed else 200

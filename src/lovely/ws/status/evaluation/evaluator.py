@@ -24,8 +24,14 @@ One evaluation (:meth:`StatusEvaluator.evaluate`) goes like this:
    request.
 
 Between requests the evaluator remembers, per handler, only what is
-special about it (:class:`HandlerState`: slow last time, a cached result);
-a thousand fast handlers without options therefore cost no bookkeeping.
+special about it (:class:`HandlerState`: slow last time, a cached result,
+the failures in a row that ``failure_threshold`` counts); a thousand fast
+handlers without options therefore cost no bookkeeping.
+
+Handlers with an ``interval`` are run by the :class:`~.refresher.Refresher`
+through :meth:`~StatusEvaluator.start` and :meth:`~StatusEvaluator.finish`
+(the same steps, for one handler, with no request waiting); a request
+reports their latest result, and runs one itself only while there is none.
 """
 from __future__ import annotations
 
@@ -36,15 +42,20 @@ import threading
 import time
 import weakref
 from operator import length_hint
-from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from pyramid.threadlocal import manager as threadlocal_manager
 
-from ..handlers import HandlerOptions
+from ..handlers import NO_OPTIONS, HandlerOptions
 from ..throttle import Throttle
-from .job import NOT_RUN, PENDING, SHARED, SKIPPED, SLOW_SECONDS, Job, Status, timed_out
+from .eventloop import EventLoop
+from .history import History
+from .job import PENDING, SHARED, SKIPPED, SLOW_SECONDS, Job, Plan, Shared, timed_out
+from .memory import HandlerState, counted, learn, remembered
 from .pool import WorkerPool
+from .refresher import Refresher, stale
 from .report import StatusReport
+from .share import Result
 
 __all__ = ["StatusEvaluator", "DEFAULT_TIMEOUT", "DEFAULT_MAX_WORKERS"]
 
@@ -59,28 +70,6 @@ FIRST_TICK_SECONDS = 0.001
 MAX_TICK_SECONDS = 0.05
 
 
-class HandlerState:
-    """What the evaluator remembers of one handler between requests."""
-
-    __slots__ = ("handler", "slow", "cached", "cached_duration", "expires")
-
-    def __init__(self, handler: Any) -> None:
-        self.handler = handler
-        self.slow = False  # took SLOW_SECONDS or more last time
-        self.cached: Optional[Status] = None  # the last result, while ``ttl`` allows
-        self.cached_duration: Optional[float] = None
-        self.expires = 0.0
-
-
-class _Shared(NamedTuple):
-    """A run of another job that this one waits for instead of its own."""
-
-    mine: int  # the index in this job
-    job: Job
-    other: int  # the index in the other job
-    deadline: float
-
-
 class StatusEvaluator:
     """Runs status handlers for the views of one app.
 
@@ -90,19 +79,27 @@ class StatusEvaluator:
     :param concurrent: ``False`` calls the handlers one after the other in
         the calling thread, as 1.0 did: for handlers bound to the request's
         thread. Failures are still isolated, but nothing can time out, and
-        ``KeyboardInterrupt`` or ``SystemExit`` propagate.
+        ``KeyboardInterrupt`` or ``SystemExit`` propagate; no handler runs
+        in the background.
+    :param interval: run each handler in the background every that many
+        seconds, unless its options say otherwise (``None``: on request).
     """
 
     def __init__(self, timeout: float = DEFAULT_TIMEOUT,
-                 max_workers: int = DEFAULT_MAX_WORKERS, concurrent: bool = True) -> None:
+                 max_workers: int = DEFAULT_MAX_WORKERS, concurrent: bool = True,
+                 interval: Optional[float] = None) -> None:
         self.timeout = float(timeout)
         self.max_workers = int(max_workers)
         self.concurrent = bool(concurrent)
+        self.interval = None if interval is None else float(interval)
         self._states: Dict[Any, HandlerState] = {}
         self._live: Dict[Job, None] = {}  # jobs whose walkers may still write
         # When to log the next failure of each handler, and the next request
         # that found no free thread.
         self._failures: Dict[Any, Throttle] = {}
+        self.history = History()  # since when each handler is in its state
+        self.refresher = Refresher(self, self.history)
+        self.loop = EventLoop()
         self._after_fork()
         if hasattr(os, "register_at_fork"):
             # In the child, before any of its threads can run: its parent's
@@ -170,10 +167,11 @@ class StatusEvaluator:
         job = Job(names, handlers, self._timeouts(options, len(handlers)),
                   time.perf_counter())
         job.failures = self._failures
+        job.loop = self.loop
         with self._lock:
             job.timed = durations or options is not None or bool(self._states)
-            shared, first, ttls = self._plan(job, options, complete)
-            live = self.concurrent and bool(job.walkers or shared)
+            plan = self._plan(job, options, complete)
+            live = self.concurrent and bool(job.walkers or plan.shared)
             if live:
                 self._live[job] = None
                 if job.walkers:
@@ -181,15 +179,25 @@ class StatusEvaluator:
                     job.context = contextvars.copy_context()
                     self._start(job)
         if not self.concurrent:
+            job.bounded = False
+            job.walkers = 0  # this thread is no walker: awaitables alone finish the job
             job.walk_here(catch=Exception)
+            with job.lock:
+                awaiting = bool(job.awaiting)
+            if awaiting:
+                job.done.wait()
         elif live:
             try:
-                self._wait(job, shared, ttls)
+                self._wait(job, plan.shared, plan.ttls)
             finally:
-                self._give_up(job, shared, ttls)
+                self._give_up(job, plan.shared, plan.ttls)
         report = self._report(job)
-        if job.slow or first or ttls:
-            self._learn(job, report, first, ttls)
+        if (job.slow or plan.first or plan.ttls or plan.counted or plan.peeked
+                or plan.background):
+            self._learn(job, report, plan)
+        if durations:
+            report.changed, report.transitions = self.history.columns(
+                report.names, report.statuses, report.timestamp, complete)
         return report
 
     def _timeouts(self, options: Optional[Sequence[HandlerOptions]], n: int) -> List[float]:
@@ -199,62 +207,73 @@ class StatusEvaluator:
         return [default if o.timeout is None else o.timeout for o in options]
 
     def _plan(self, job: Job, options: Optional[Sequence[HandlerOptions]],
-              complete: bool) -> Tuple[List[_Shared], List[int], Dict[int, float]]:
-        """Fill in what needs no run, share what runs elsewhere, queue the rest.
-
-        Returns the shared runs, the handlers known to be slow, and the ttl
-        of each handler that has one.
-        """
-        shared: List[_Shared] = []
-        first: List[int] = []
-        ttls: Dict[int, float] = {}
+              complete: bool) -> Plan:
+        """Fill in what needs no run, share what runs elsewhere, queue the rest."""
+        plan = Plan()
         states = self._states
-        if not states and options is None and not self._live:
+        interval = self.interval if self.concurrent else None
+        if not states and options is None and not self._live and interval is None:
             order: Sequence[int] = range(len(job.handlers))  # the common case
         else:
             now = job.started
-            running = self._in_flight() if self._live and self.concurrent else {}
+            wall = time.time()
+            running: Optional[Dict[Tuple[Any, int], Tuple[Job, int]]] = None  # when needed
+            first = plan.first
             rest: List[int] = []
             statuses = job.statuses
+            latest = self.refresher.latest
             for i, name in enumerate(job.names):
                 handler = job.handlers[i]
+                opts = NO_OPTIONS if options is None else options[i]
                 state = states.get(name)
-                if state is not None and state.handler is not handler:
-                    del states[name]  # another handler under that name now
-                    state = None
-                ttl = None if options is None else options[i].ttl
-                if ttl is not None:
-                    ttls[i] = ttl
+                if state is not None or opts.failure_threshold is not None:
+                    state = remembered(states, name, handler, opts)
+                every = opts.interval if opts.interval is not None else interval
+                if every is not None and self.concurrent:
+                    plan.intervals.append(name)
+                    timeout = job.timeouts[i]
+                    result = latest(name, handler, every, timeout)
+                    if result is not None:
+                        statuses[i] = (result.status if wall - result.time <= every + timeout
+                                       else stale(result, every, timeout, wall))
+                        job.durations[i] = result.duration
+                        continue
+                    plan.background.append(i)
+                elif opts.ttl is not None or opts.failure_ttl is not None:
+                    plan.ttls[i] = opts
                     if state is not None and state.cached is not None and state.expires > now:
                         statuses[i] = state.cached
                         job.durations[i] = state.cached_duration
-                        del ttls[i]
+                        del plan.ttls[i]
                         continue
-                elif state is not None and state.cached is not None:
-                    # Registered again without its ttl: the cached result
-                    # must not come back with a ttl later, nor keep every
-                    # request off the common case.
-                    state.cached = state.cached_duration = None
-                    if not state.slow:
-                        del states[name]
-                        state = None
+                counts = state is not None and state.streak is not None
+                if running is None:
+                    running = self._in_flight() if self._live and self.concurrent else {}
                 run = running.get((name, id(handler)))
                 if run is not None:
                     other, j = run
                     deadline = other.deadline(j)
                     if deadline <= now:
                         statuses[i] = timed_out(job.timeouts[i], still_running=True)
-                        ttls.pop(i, None)  # not an answer: cache none
+                        plan.ttls.pop(i, None)  # not an answer: cache none
+                        if counts:
+                            plan.counted.append(i)
                     else:
                         statuses[i] = SHARED
-                        shared.append(_Shared(i, other, j, min(deadline, job.deadline(i))))
+                        plan.shared.append(Shared(i, other, j, min(deadline, job.deadline(i))))
+                        if counts:
+                            plan.peeked.append(i)
                     continue
+                if counts:
+                    plan.counted.append(i)
                 (first if state is not None and state.slow else rest).append(i)
             order = first + rest
-            if complete and len(states) > len(job.names):
-                known = set(job.names)
-                for name in [n for n in states if n not in known]:
-                    del states[name]
+            if complete:
+                self.refresher.keep(plan.intervals)
+                if len(states) > len(job.names):
+                    known = set(job.names)
+                    for name in [n for n in states if n not in known]:
+                        del states[name]
         failures = self._failures
         if complete and len(failures) > len(job.names):
             known = set(job.names)
@@ -263,8 +282,8 @@ class StatusEvaluator:
         job.order = order
         job.queue = iter(order)
         # One walker for the queue, and one of its own for each slow handler.
-        job.walkers = min(len(first) + 1, len(order))
-        return shared, first, ttls
+        job.walkers = min(len(plan.first) + 1, len(order))
+        return plan
 
     def _start(self, job: Job) -> None:
         wanted, job.walkers = job.walkers, 0
@@ -285,13 +304,15 @@ class StatusEvaluator:
             job.walkers -= 1
         return False
 
-    def _wait(self, job: Job, shared: List[_Shared], ttls: Dict[int, float]) -> None:
+    def _wait(self, job: Job, shared: List[Shared], ttls: Dict[int, Any]) -> None:
         """Wait for the job's walkers and the shared runs, until the deadlines."""
         clock = time.perf_counter
         statuses = job.statuses
-        own_done = not job.walkers
+        own_done = not job.order or job.done.is_set()  # (awaitables hold no walker)
         queued = length_hint(job.queue)
         taken = 0  # handlers up to this position of the queue were handed out
+        timeouts = job.timeouts
+        uniform = not timeouts or timeouts.count(timeouts[0]) == len(timeouts)
         grow = 1
         tick = FIRST_TICK_SECONDS
         while True:
@@ -304,11 +325,16 @@ class StatusEvaluator:
                 shared[:] = self._collect(job, shared, ttls, now)
             if own_done and not shared:
                 return
-            out = [job.deadline(i) for i, s in enumerate(statuses) if s is PENDING]
+            if own_done:
+                out: List[float] = []
+            elif uniform:  # one deadline for all: no need to look at each
+                out = [job.started + job.timeouts[0]]
+            else:
+                out = [job.deadline(i) for i, s in enumerate(statuses) if s is PENDING]
             latest = max(out + [s.deadline for s in shared], default=now)
             if now >= latest:
                 return
-            if not own_done and out and min(out) <= now:
+            if not own_done and not uniform and out and min(out) <= now:
                 self._detach_overdue(job, now)
             if not own_done:
                 before, queued = queued, length_hint(job.queue)
@@ -341,8 +367,8 @@ class StatusEvaluator:
                 if not length_hint(job.queue) or not self._add_walker(job):
                     break
 
-    def _collect(self, job: Job, shared: List[_Shared], ttls: Dict[int, float],
-                 now: float) -> List[_Shared]:
+    def _collect(self, job: Job, shared: List[Shared], ttls: Dict[int, Any],
+                 now: float) -> List[Shared]:
         """Take the results of shared runs that ended; return the others."""
         waiting = []
         for s in shared:
@@ -357,14 +383,14 @@ class StatusEvaluator:
             job.durations[s.mine] = s.job.durations[s.other]
         return waiting
 
-    def _give_up(self, job: Job, shared: List[_Shared], ttls: Dict[int, float]) -> None:
+    def _give_up(self, job: Job, shared: List[Shared], ttls: Dict[int, Any]) -> None:
         """Stop the job's walkers from starting anything more; remember what
         still runs, so that no later request starts it again."""
         for s in shared:  # runs of other jobs still out: too late
             job.statuses[s.mine] = timed_out(job.timeouts[s.mine])
             ttls.pop(s.mine, None)
         with self._lock:
-            if not job.done.is_set() and job.walkers:
+            if not job.done.is_set():  # walkers at work, or awaitables
                 with job.lock:
                     job.closed = True
                     for i in job.queue:  # empties the shared iterator
@@ -380,24 +406,7 @@ class StatusEvaluator:
 
     def _report(self, job: Job) -> StatusReport:
         """The report: results, and what went wrong for those without one."""
-        if not job.closed and not job.late:  # every result is there, in time
-            return StatusReport(job.names, job.statuses, job.durations)
-        # Copies: late results go into the job only.
-        statuses = list(job.statuses)
-        durations = list(job.durations)
-        elapsed = time.perf_counter() - job.started
-        for i in job.late:  # answered, if at all, after its deadline
-            statuses[i] = PENDING
-        not_run = 0
-        for i, status in enumerate(statuses):
-            if status is PENDING:
-                statuses[i] = timed_out(job.timeouts[i])
-            elif status is SKIPPED:
-                statuses[i] = NOT_RUN
-                not_run += 1
-            else:
-                continue
-            durations[i] = elapsed
+        statuses, durations, not_run = job.outcome()
         if not_run:
             missed = self._starved.fail()
             if missed is not None:
@@ -407,39 +416,60 @@ class StatusEvaluator:
                             "last warning" if missed else "")
         return StatusReport(job.names, statuses, durations)
 
-    def _learn(self, job: Job, report: StatusReport, first: List[int],
-               ttls: Dict[int, float]) -> None:
-        """Remember slow handlers (and forget those no longer slow); cache
-        results with a ttl."""
-        now = time.perf_counter()
-        names = job.names
+    def _learn(self, job: Job, report: StatusReport, plan: Plan) -> None:
+        """Remember what the job found; hand the first results of handlers
+        with an interval to the refresher."""
         with self._lock:
-            states = self._states
+            learn(self._states, job, report, plan, time.perf_counter())
+        for i in plan.background:
+            self.refresher.record(job.names[i], job.handlers[i], Result(
+                report.statuses[i], report.durations[i], report.timestamp), job.started)
 
-            def state(i: int) -> HandlerState:
-                found = states.get(names[i])
-                if found is None or found.handler is not job.handlers[i]:
-                    found = states[names[i]] = HandlerState(job.handlers[i])
-                return found
+    # ------------------------------------------------------------ background runs
 
-            for i in first:
-                took = report.durations[i]
-                if took is not None and took < SLOW_SECONDS and job.statuses[i] is not PENDING:
-                    found = state(i)
-                    found.slow = False
-                    if found.cached is None:
-                        del states[names[i]]
-            for i in job.slow + job.outstanding + job.late:
-                state(i).slow = True
-            for i, ttl in ttls.items():
-                if report.statuses[i] is job.statuses[i]:  # its own answer, in time
-                    found = state(i)
-                    found.cached = report.statuses[i]
-                    found.cached_duration = report.durations[i]
-                    found.expires = now + ttl
+    def start(self, name: Any, handler: Any, timeout: float,
+              notify: Callable[[], None]) -> Union[Job, Result, None]:
+        """Start a run of ``handler`` for the refresher (see
+        :class:`~.refresher.Runner`)."""
+        job = Job([name], [handler], [timeout], time.perf_counter())
+        job.failures = self._failures
+        job.loop = self.loop
+        job.notify = notify
+        with self._lock:
+            run = self._in_flight().get((name, id(handler))) if self._live else None
+            if run is None:
+                job.order = (0,)
+                job.queue = iter(job.order)
+                job.walkers = 1
+                self._live[job] = None
+                self._start(job)
+                return job
+        other, j = run
+        if other.deadline(j) > job.started:
+            return None  # a request's run, which gives the result
+        status = timed_out(timeout, still_running=True)
+        return Result(counted(self._states, name, handler, status), None, time.time())
+
+    def finish(self, job: Job, now: float) -> Union[Result, float]:
+        """The result of a run :meth:`start` started, once it ended or
+        missed its deadline; until then, when to look again."""
+        if not job.done.is_set():
+            deadline = job.deadline(0)
+            if now < deadline:
+                return deadline
+        self._give_up(job, [], {})
+        report = self._report(job)
+        status = counted(self._states, job.names[0], job.handlers[0], report.statuses[0])
+        return Result(status, report.durations[0], report.timestamp)
 
 
 def _after_fork_of(ref: weakref.ReferenceType[StatusEvaluator]) -> None:
     evaluator = ref()
     if evaluator is not None:
         evaluator._after_fork()
+        evaluator.loop.after_fork()
+        evaluator.refresher.after_fork()
+        evaluator.history.after_fork()
+        for state in evaluator._states.values():  # a lock a parent's thread held stays held
+            if state.streak is not None:
+                state.streak.lock = threading.Lock()

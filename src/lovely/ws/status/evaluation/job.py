@@ -1,19 +1,39 @@
-"""One request's run of its handlers: :class:`Job`, and the statuses the
-evaluator makes up for handlers that gave none."""
+"""One request's run of its handlers: :class:`Job` and its :class:`Plan`,
+and the statuses the evaluator makes up for handlers that gave none.
+
+A handler's result that is awaitable goes to the job's
+:class:`~.eventloop.EventLoop`, which writes the result into the job when
+it comes; it holds no walker's thread meanwhile.
+"""
 from __future__ import annotations
 
 import contextvars
+import inspect
 import logging
 import threading
 import time
 from operator import length_hint
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Set
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    Iterator,
+    List,
+    Mapping,
+    NamedTuple,
+    Optional,
+    Sequence,
+    Set,
+    Tuple,
+)
 
 from pyramid.threadlocal import manager as threadlocal_manager
 
+from ..handlers import HandlerOptions
 from ..states import RED, VALID_STATES, checked
 from ..text import describe_exception
 from ..throttle import Throttle
+from .eventloop import EventLoop, OverdueError
 
 __all__: List[str] = []
 
@@ -74,7 +94,7 @@ class Job:
 
     __slots__ = ("names", "handlers", "statuses", "durations", "timeouts", "started",
                  "order", "queue", "timed", "slow", "walkers", "active", "closed", "outstanding",
-                 "overdue", "late",
+                 "overdue", "late", "awaiting", "loop", "bounded", "notify",
                  "lock", "done", "threadlocals", "context", "failures")
 
     def __init__(self, names: List[Any], handlers: List[Any], timeouts: List[float],
@@ -99,6 +119,15 @@ class Job:
         # once the handler returns. ``late`` keeps every one ever detached.
         self.overdue: Set[int] = set()
         self.late: List[int] = []
+        # Awaitables that handlers returned, handed to ``loop`` (an
+        # ``EventLoop``) and not answered yet: they hold no walker's thread.
+        self.awaiting: Set[int] = set()
+        self.loop: Optional[EventLoop] = None
+        #: Whether awaitables are cancelled at their deadline (not when the
+        #: handlers are called one after the other: nothing times out then).
+        self.bounded = True
+        #: Called once every result is in (after :attr:`done` is set).
+        self.notify: Optional[Callable[[], None]] = None
         self.lock = threading.Lock()
         self.done = threading.Event()
         # Pyramid's threadlocals and the context variables of the request's
@@ -110,6 +139,29 @@ class Job:
 
     def deadline(self, i: int) -> float:
         return self.started + self.timeouts[i]
+
+    def outcome(self) -> Tuple[List[Any], List[Optional[float]], int]:
+        """``(statuses, durations, not_run)``: every result, with what went
+        wrong for those without one, and how many no thread was free to run."""
+        if not self.closed and not self.late:  # every result is there, in time
+            return self.statuses, self.durations, 0
+        # Copies: late results go into the job only.
+        statuses = list(self.statuses)
+        durations = list(self.durations)
+        elapsed = time.perf_counter() - self.started
+        for i in self.late:  # answered, if at all, after its deadline
+            statuses[i] = PENDING
+        not_run = 0
+        for i, status in enumerate(statuses):
+            if status is PENDING:
+                statuses[i] = timed_out(self.timeouts[i])
+            elif status is SKIPPED:
+                statuses[i] = NOT_RUN
+                not_run += 1
+            else:
+                continue
+            durations[i] = elapsed
+        return statuses, durations, not_run
 
     def walk(self) -> bool:
         """Run handlers from the queue (a pool task); ``True`` when this
@@ -129,9 +181,17 @@ class Job:
             with self.lock:
                 self.active -= 1
                 self.walkers -= 1
-                if self.walkers == 0 and not length_hint(self.queue):
-                    self.done.set()
+                finished = self._finished()
+            if finished and self.notify is not None:
+                self.notify()
         return left or self.closed
+
+    def _finished(self) -> bool:
+        """Set :attr:`done` if every result is in (under the lock)."""
+        if self.walkers or self.awaiting or length_hint(self.queue) or self.done.is_set():
+            return False
+        self.done.set()
+        return True
 
     def walk_here(self, catch: Any = BaseException) -> bool:
         """Call the queued handlers in this thread; ``catch`` is what a
@@ -166,6 +226,9 @@ class Job:
             try:
                 if (type(result) is not dict or type(state := result["state"]) is not str
                         or state not in valid):
+                    if inspect.isawaitable(result):
+                        self._hand_over(i, result)
+                        continue
                     result = checked(result)
             except BaseException:  # noqa: B036 - no state, unhashable, a broken __eq__
                 result = checked(result)
@@ -178,3 +241,56 @@ class Job:
                         overdue.discard(i)
                         return True
         return False
+
+    def _hand_over(self, i: int, awaitable: Any) -> None:
+        """Have the event loop await what handler ``i`` returned; the
+        result lands here when it comes."""
+        started = time.perf_counter()
+        timeout = max(self.deadline(i) - started, 0.0) if self.bounded else None
+        with self.lock:
+            self.awaiting.add(i)
+
+        def done(result: Any, exc: Optional[BaseException]) -> None:
+            if exc is None:
+                status = checked(result)
+            elif isinstance(exc, OverdueError):
+                status = timed_out(self.timeouts[i])
+            else:
+                status = failed(self.names[i], exc, self.failures)
+            with self.lock:
+                if self.timed:
+                    self.durations[i] = time.perf_counter() - started
+                self.statuses[i] = status
+                self.awaiting.discard(i)
+                finished = self._finished()
+            if finished and self.notify is not None:
+                self.notify()
+
+        if self.loop is None:
+            done(None, RuntimeError("no event loop for an async handler"))
+        else:
+            self.loop.submit(awaitable, timeout, done)
+
+
+class Shared(NamedTuple):
+    """A run of another job that this one waits for instead of its own."""
+
+    mine: int  # the index in this job
+    job: Job
+    other: int  # the index in the other job
+    deadline: float
+
+
+class Plan:
+    """What the plan of one evaluation found, for the steps after it."""
+
+    __slots__ = ("shared", "first", "ttls", "counted", "peeked", "background", "intervals")
+
+    def __init__(self) -> None:
+        self.shared: List[Shared] = []  # runs of other jobs this one waits for
+        self.first: List[int] = []  # handlers known to be slow
+        self.ttls: Dict[int, HandlerOptions] = {}  # handlers whose results may be cached
+        self.counted: List[int] = []  # results that count for failure_threshold
+        self.peeked: List[int] = []  # results another job counts
+        self.background: List[int] = []  # this job's runs of handlers with an interval
+        self.intervals: List[Any] = []  # names of the handlers with an interval

@@ -4,11 +4,11 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from operator import itemgetter
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, FrozenSet, List, Optional, Sequence, Tuple
 
-from ..states import worst_state
+from ..states import RED, YELLOW, worst_state
 
-__all__ = ["StatusReport"]
+__all__ = ["StatusReport", "counted_state"]
 
 Status = Mapping[str, Any]
 
@@ -23,9 +23,22 @@ class StatusReport:
     handler took (``None`` when it was not timed); for one that timed out,
     how long the request waited for it; for a cached result, what the run
     that produced it took.
+
+    ``critical`` is parallel to them too: ``False`` for a handler registered
+    with ``critical=False``, whose ``RED`` counts as ``YELLOW`` in
+    :attr:`state`; ``None`` (the common case) when every handler is
+    critical, so that a report of a thousand handlers costs nothing more.
+
+    ``changed`` and ``transitions``, parallel too, are set by an evaluation
+    that times the handlers (otherwise ``None``): since when (seconds since
+    the epoch) each handler has been in its state, and its last few
+    transitions, oldest first, each a ``(time, state)`` named tuple (a
+    handler's first is when this process first saw it). Reports share
+    these lists; they must not be modified.
     """
 
-    __slots__ = ("names", "statuses", "durations", "timestamp")
+    __slots__ = ("names", "statuses", "durations", "timestamp", "critical", "changed",
+                 "transitions")
 
     def __init__(
         self,
@@ -33,11 +46,15 @@ class StatusReport:
         statuses: List[Status],
         durations: List[Optional[float]],
         timestamp: Optional[float] = None,
+        critical: Optional[List[bool]] = None,
     ) -> None:
         self.names = names
         self.statuses = statuses
         self.durations = durations
         self.timestamp = time.time() if timestamp is None else timestamp
+        self.critical = critical
+        self.changed: Optional[Sequence[float]] = None
+        self.transitions: Optional[Sequence[Tuple[Any, ...]]] = None
 
     def __len__(self) -> int:
         return len(self.names)
@@ -73,5 +90,37 @@ class StatusReport:
 
     @property
     def state(self) -> str:
-        """The worst state of all handlers (``OK`` when there are none)."""
-        return worst_state(s["state"] for s in self.statuses)
+        """The worst state of all handlers (``OK`` when there are none); the
+        ``RED`` of a non-critical handler counts as ``YELLOW``."""
+        if self.critical is None:
+            return worst_state(s["state"] for s in self.statuses)
+        return worst_state(map(counted_state, self.statuses, self.critical))
+
+    def is_critical(self, index: int) -> bool:
+        """Whether the handler at ``index`` is critical."""
+        return self.critical is None or self.critical[index]
+
+    @property
+    def non_critical(self) -> FrozenSet[Any]:
+        """The names of the handlers that are not critical."""
+        if self.critical is None:
+            return frozenset()
+        return frozenset(n for n, c in zip(self.names, self.critical) if not c)
+
+    def without_details(self) -> StatusReport:
+        """This report with each status reduced to its state, and no durations:
+        what a caller who may not see details gets."""
+        return StatusReport(
+            self.names,
+            [{"state": s["state"]} for s in self.statuses],
+            [None] * len(self.names),
+            self.timestamp,
+            self.critical,
+        )
+
+
+def counted_state(status: Status, critical: bool) -> str:
+    """The state ``status`` counts as in a summary: ``YELLOW`` for the ``RED``
+    of a non-critical handler, else its own."""
+    state: str = status["state"]
+    return YELLOW if state == RED and not critical else state

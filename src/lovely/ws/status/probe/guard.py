@@ -70,7 +70,7 @@ class Guard:
                 return f"Forbidden: {who} may not change the probe (allow_from)"
         permission = self.permission
         if permission is not None:
-            if not _has_security_policy(getattr(request, "registry", None)):
+            if not has_security_policy(getattr(request, "registry", None)):
                 # Pyramid grants every permission without a security policy:
                 # the operator meant to lock the probe, so keep it locked.
                 missed = self.throttle.fail() if self.throttle is not None else 0
@@ -234,7 +234,7 @@ def _same_host(origin: str, host: str) -> bool:
     return own_port == theirs[1]
 
 
-def _has_security_policy(registry: Any) -> bool:
+def has_security_policy(registry: Any) -> bool:
     """Whether ``registry`` has a policy under which a permission can be denied."""
     query = getattr(registry, "queryUtility", None)
     if query is None:  # no registry at all: nothing can grant the permission

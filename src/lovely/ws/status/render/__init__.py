@@ -3,31 +3,58 @@
 The ``/svc_status`` view and ``pstatus`` both render with :data:`FORMATS`.
 The modules :mod:`.csv`, :mod:`.json`, :mod:`.prometheus` and :mod:`.html`
 hold the pure functions behind the formats: from ``(name, status)`` pairs
-to ``str``, never modifying a status.
+to ``str``, never modifying a status. What the Prometheus formats append
+(``prometheus_client``'s registry, or its multiprocess sum) is here too.
 """
 from __future__ import annotations
 
-from typing import Callable, Dict, NamedTuple, Optional
+import base64
+import contextvars
+import hashlib
+import importlib
+import os
+import re
+from typing import Any, Callable, Dict, NamedTuple, Optional
 
+from ..evaluation.counts import multiproc_dir
 from ..evaluation.report import StatusReport
-from .csv import CSV_CONTENT_TYPE, render_csv
+from ..states import OK
+from .csv import CSV_CONTENT_TYPE, mark_non_critical, render_csv
 from .html import HTML_CONTENT_TYPE, render_html
 from .json import JSON_CONTENT_TYPE, render_json
-from .prometheus import PROMETHEUS_CONTENT_TYPE, render_prometheus_columns
+from .prometheus import OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, render_exposition
 
-_generate_latest: Optional[Callable[[], bytes]]
+_client: Any
+_client_metrics: Any
 try:
-    from prometheus_client import generate_latest as _generate_latest
+    _client = importlib.import_module("prometheus_client")
+    _client_metrics = importlib.import_module("prometheus_client.metrics")
 except ImportError:  # the optional extra is not installed
-    _generate_latest = None
+    _client = _client_metrics = None
 
-__all__ = ["Format", "FORMATS", "generate_latest"]
+__all__ = [
+    "Format",
+    "FORMATS",
+    "generate_latest",
+    "generate_latest_openmetrics",
+    "appending",
+    "created_series",
+    "probe_up",
+    "html_policy",
+]
+
+#: True while the registry is rendered to be appended to ``/svc_status``'s
+#: own families: a ``StatusCollector`` there stays silent, so no family is
+#: written twice.
+_APPENDING: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "lovely.ws.status.appending", default=False
+)
 
 
 class Format(NamedTuple):
     """One output format of a :class:`StatusReport`."""
 
-    #: ``'csv'``, ``'json'``, ``'prometheus'`` or ``'html'``.
+    #: ``'csv'``, ``'json'``, ``'prometheus'``, ``'openmetrics'`` or ``'html'``.
     name: str
     content_type: str
     #: The report as text, handlers sorted by name (JSON: registration order).
@@ -35,34 +62,120 @@ class Format(NamedTuple):
     #: Whether the text shows how long each handler took (so the evaluator
     #: times them).
     timed: bool
-    #: Whether a body served over HTTP ends with :func:`generate_latest`, the
-    #: serving process's own metrics (``pstatus`` leaves them out: they
-    #: describe the short-lived ``pstatus`` process).
+    #: Whether a body served over HTTP has the app's counters and probe and
+    #: ends with the serving process's own metrics (``pstatus`` leaves them
+    #: out: they describe the short-lived ``pstatus`` process).
     process_metrics: bool = False
 
 
+def appending() -> bool:
+    """Whether the registry is being rendered for ``/svc_status`` right now."""
+    return _APPENDING.get()
+
+
+def _registry_text(openmetrics: bool) -> bytes:
+    client = _client
+    if client is None:
+        return b"# EOF\n" if openmetrics else b""
+    directory = multiproc_dir()
+    token = _APPENDING.set(True)
+    try:
+        if directory is not None:
+            # Each worker has its own values; the multiprocess collector
+            # adds up the files of all of them (prometheus_client's way).
+            multiprocess: Any = importlib.import_module("prometheus_client.multiprocess")
+            registry = client.CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry, path=directory)
+        else:
+            registry = client.REGISTRY
+        if openmetrics:
+            exposition: Any = importlib.import_module(
+                "prometheus_client.openmetrics.exposition")
+            return bytes(exposition.generate_latest(registry))
+        return bytes(client.generate_latest(registry))
+    finally:
+        _APPENDING.reset(token)
+
+
 def generate_latest() -> bytes:
-    """The exposition of ``prometheus_client``'s default registry, or ``b''``."""
-    if _generate_latest is None:
-        return b""
-    return _generate_latest()
+    """The exposition of ``prometheus_client``'s default registry (with
+    ``PROMETHEUS_MULTIPROC_DIR``: the sum over all processes), or ``b''``."""
+    return _registry_text(False)
+
+
+def generate_latest_openmetrics() -> bytes:
+    """:func:`generate_latest` in OpenMetrics, ending with ``# EOF``."""
+    return _registry_text(True)
+
+
+def created_series() -> bool:
+    """Whether counters have ``_created`` samples: as for ``prometheus_client``
+    (``PROMETHEUS_DISABLE_CREATED_SERIES``, ``disable_created_metrics()``)."""
+    if _client_metrics is not None:
+        return bool(getattr(_client_metrics, "_use_created", True))
+    flag = os.environ.get("PROMETHEUS_DISABLE_CREATED_SERIES", "False")
+    return flag.lower() not in ("true", "1")
+
+
+def probe_up(read: Optional[Callable[[], str]]) -> Optional[bool]:
+    """The value of ``svc_status_probe`` from the app's probe reader: whether
+    the probe answers ``OK``; ``None`` without a probe."""
+    if read is None:
+        return None
+    try:
+        return read() == OK
+    except Exception:  # the store cannot be reached: the probe answers 503
+        return False
+
+
+_STYLE = re.compile(r"<style>(.*?)</style>", re.S)
+
+
+def html_policy(page: str) -> str:
+    """A ``Content-Security-Policy`` that allows exactly the page's inline
+    styles (by their hashes) and nothing else: no scripts, images, frames
+    or forms."""
+    hashes = " ".join(
+        "'sha256-{}'".format(
+            base64.b64encode(hashlib.sha256(style.encode("utf-8")).digest()).decode("ascii")
+        )
+        for style in _STYLE.findall(page)
+    )
+    styles = hashes or "'none'"
+    return (f"default-src 'none'; style-src {styles}; "
+            "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 
 
 def _csv(report: StatusReport) -> str:
-    return render_csv(report.sorted_items())
+    items = report.sorted_items()
+    if report.critical is not None:
+        marked = report.non_critical
+        items = [(name, mark_non_critical(status) if name in marked else status)
+                 for name, status in items]
+    return render_csv(items)
 
 
 def _json(report: StatusReport) -> str:
-    return render_json(report.as_dict())
+    data = report.as_dict()
+    if report.critical is not None:
+        for name in report.non_critical:
+            data[name] = dict(data[name], critical=False)
+    return render_json(data)
 
 
 def _prometheus(report: StatusReport) -> str:
-    return render_prometheus_columns(*report.sorted_columns())
+    return render_exposition(report.names, report.statuses, report.durations, sort=True)
+
+
+def _openmetrics(report: StatusReport) -> str:
+    return render_exposition(report.names, report.statuses, report.durations, sort=True,
+                             openmetrics=True) + "# EOF\n"
 
 
 def _html(report: StatusReport) -> str:
     return render_html(
-        report.sorted_items(), dict(zip(report.names, report.durations)), report.timestamp
+        report.sorted_items(), dict(zip(report.names, report.durations)), report.timestamp,
+        report.non_critical,
     )
 
 
@@ -73,6 +186,8 @@ FORMATS: Dict[str, Format] = {
         Format("csv", CSV_CONTENT_TYPE, _csv, timed=False),
         Format("json", JSON_CONTENT_TYPE, _json, timed=False),
         Format("prometheus", PROMETHEUS_CONTENT_TYPE, _prometheus, timed=True,
+               process_metrics=True),
+        Format("openmetrics", OPENMETRICS_CONTENT_TYPE, _openmetrics, timed=True,
                process_metrics=True),
         Format("html", HTML_CONTENT_TYPE, _html, timed=True),
     )

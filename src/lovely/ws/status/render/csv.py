@@ -6,7 +6,7 @@ from typing import Mapping as MappingT
 
 from ..text import escape_controls, to_text
 
-__all__ = ["CSV_CONTENT_TYPE", "render_csv"]
+__all__ = ["CSV_CONTENT_TYPE", "render_csv", "mark_non_critical"]
 
 CSV_CONTENT_TYPE = "text/csv; charset=UTF-8"
 
@@ -39,3 +39,16 @@ def render_csv(items: Iterable[Tuple[Any, MappingT[str, Any]]]) -> str:
             detail = field(detail)
         append(f"{name}\t{state}\t{detail}")
     return "\n".join(lines)
+
+
+#: What the detail of a non-critical handler starts with.
+NON_CRITICAL_MARK = "(non-critical)"
+
+
+def mark_non_critical(status: MappingT[str, Any]) -> MappingT[str, Any]:
+    """A copy of ``status`` whose detail says that its handler is not critical."""
+    marked = dict(status)
+    detail = status.get("detail")
+    text = "" if detail is None else to_text(detail)
+    marked["detail"] = f"{NON_CRITICAL_MARK} {text}" if text else NON_CRITICAL_MARK
+    return marked

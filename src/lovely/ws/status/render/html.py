@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime
 import html
 import time
-from typing import Any, Iterable, List, Optional, Tuple
+from typing import AbstractSet, Any, Iterable, List, Optional, Tuple
 from typing import Mapping as MappingT
 
 from ..states import OK, RED, STATES, YELLOW, severity, worst_state
@@ -58,25 +58,35 @@ def render_html(
     items: Iterable[Tuple[Any, MappingT[str, Any]]],
     durations: Optional[MappingT[Any, Optional[float]]] = None,
     timestamp: Optional[float] = None,
+    non_critical: AbstractSet[Any] = frozenset(),
 ) -> str:
     """A self-contained, colour-coded HTML page with one row per item.
 
     ``durations`` maps names to seconds; ``timestamp`` (default: now) is
-    the time the footer shows.
+    the time the footer shows. The rows of the handlers named in
+    ``non_critical`` say so, and their ``RED`` counts as ``YELLOW`` for the
+    page's overall state.
     """
     rows: List[str] = []
     states: List[str] = []
     for name, status in items:
         # anything but a valid state (even an unhashable one) shows as RED
         state = STATES[severity(status.get("state"))]
-        states.append(state)
         detail = status.get("detail")
         seconds = None if durations is None else durations.get(name)
+        mark = ""
+        if non_critical and name in non_critical:
+            mark = ' <span class="non-critical">non-critical</span>'
+            states.append(YELLOW if state == RED else state)
+        else:
+            states.append(state)
         rows.append(
-            '<tr class="{state}" data-state="{state}"><td class="name">{name}</td>'
-            '<td class="state">{state}</td><td class="detail">{detail}</td>'
+            '<tr class="{state}" data-state="{state}"{critical}><td class="name">{name}</td>'
+            '<td class="state">{state}{mark}</td><td class="detail">{detail}</td>'
             '<td class="seconds">{seconds}</td></tr>'.format(
                 state=state,
+                critical=' data-critical="false"' if mark else "",
+                mark=mark,
                 name=html.escape(to_text(name)),
                 detail="" if detail is None else html.escape(to_text(detail)),
                 seconds="" if seconds is None else f"{seconds:.3f}",

@@ -1,0 +1,287 @@
+""":class:`Refresher`: runs the handlers that have an ``interval`` in the
+background and keeps their latest results, which requests answer from.
+
+One daemon thread per process does the scheduling; the runs themselves go
+through the evaluator (its :class:`Runner` side), so they have the same
+isolation, deadlines and threads as a request's, and a handler still
+running past its deadline is not started again. The thread starts when the
+first such handler is asked for (so after a fork, in the child that serves
+requests), ends when its evaluator is gone or the interpreter exits, and
+does not exist while no handler has an interval.
+
+Which process runs a handler, and where its result is kept, is the
+:class:`~.share.Share`'s business: by default each process runs each one.
+"""
+from __future__ import annotations
+
+import atexit
+import functools
+import logging
+import threading
+import time
+import weakref
+from typing import Any, Callable, Collection, Dict, List, Mapping, Optional, Protocol, Union
+
+from ..states import RED
+from ..throttle import Throttle
+from .history import History
+from .share import LocalShare, Result, Share
+
+__all__: List[str] = []
+
+log = logging.getLogger("lovely.ws.status")
+
+#: How long the interpreter's exit waits for the refresher's thread.
+STOP_SECONDS = 1.0
+
+
+class Runner(Protocol):
+    """What the refresher needs of the evaluator."""
+
+    def start(self, name: Any, handler: Any, timeout: float,
+              notify: Callable[[], None]) -> Any:
+        """Start a run of ``handler`` in the background; ``notify`` is called
+        when it ends. Returns the run, or at once a :class:`Result` (the
+        handler is still running past its deadline from before), or
+        ``None`` when a request is running it now (and will publish it)."""
+
+    def finish(self, run: Any, now: float) -> Union[Result, float]:
+        """The result of ``run`` once it ended or missed its deadline, else
+        the :func:`time.perf_counter` time to look again."""
+
+
+def stale(result: Result, interval: float, timeout: float, now: float) -> Mapping[str, Any]:
+    """What to report of ``result`` at ``now`` (seconds since the epoch):
+    its status, or RED "stale" once it is older than ``interval + timeout``
+    (the refresher is stuck, or dead)."""
+    age = now - result.time
+    if age <= interval + timeout:
+        return result.status
+    return {"state": RED, "detail": f"stale: last result {age:.1f} s ago"}
+
+
+class _Entry:
+    """A handler the refresher runs."""
+
+    __slots__ = ("name", "handler", "interval", "timeout", "due", "run", "result")
+
+    def __init__(self, name: Any, handler: Any, interval: float, timeout: float) -> None:
+        self.name = name
+        self.handler = handler
+        self.interval = interval
+        self.timeout = timeout
+        self.due = 0.0  # time.perf_counter() of the next run
+        self.run: Any = None  # the run in flight
+        self.result: Optional[Result] = None
+
+
+class Refresher:
+    """The background runs of one evaluator's handlers.
+
+    :param runner: the evaluator (held weakly: the refresher is its own).
+    :param history: where each result is observed.
+    :param share: who runs what; default :class:`~.share.LocalShare`.
+    """
+
+    def __init__(self, runner: Runner, history: History, share: Optional[Share] = None) -> None:
+        self._runner = weakref.ref(runner)
+        self.history = history
+        self.share: Share = share if share is not None else LocalShare()
+        self._entries: Dict[Any, _Entry] = {}
+        self._throttle = Throttle()
+        self._after_fork()
+
+    def _after_fork(self) -> None:
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: Optional[threading.Thread] = None
+        self._at_exit: Optional[Callable[[], None]] = None
+
+    def after_fork(self) -> None:
+        """In a forked child: the parent's thread and runs did not come
+        along; the results did, and are judged by their age."""
+        if self._at_exit is not None:
+            atexit.unregister(self._at_exit)
+        self._after_fork()
+        for entry in self._entries.values():
+            entry.run = None
+            entry.due = 0.0
+
+    # ------------------------------------------------------------ requests
+
+    def latest(self, name: Any, handler: Any, interval: float,
+               timeout: float) -> Optional[Result]:
+        """The latest result of ``handler``, which is refreshed every
+        ``interval`` seconds from now on.
+
+        ``None`` while there is none: the caller runs the handler itself
+        (or waits for a run in flight) and gives the result to :meth:`record`,
+        which counts as this interval's run.
+        """
+        entry = self._entries.get(name)
+        if (entry is None or entry.handler is not handler or entry.interval != interval
+                or entry.timeout != timeout):
+            entry = self._want(name, handler, interval, timeout)
+        result = entry.result
+        if result is None:
+            entry.due = max(entry.due, time.perf_counter() + interval)
+        if self._thread is None:
+            self._start()
+        return result
+
+    def _want(self, name: Any, handler: Any, interval: float, timeout: float) -> _Entry:
+        with self._lock:
+            entry = self._entries.get(name)
+            if entry is None or entry.handler is not handler:
+                entry = _Entry(name, handler, interval, timeout)
+                # The caller runs it now: that is this interval's run.
+                entry.due = time.perf_counter() + interval
+                self._entries[name] = entry
+            else:  # registered again with other options: keep its result
+                entry.interval, entry.timeout = interval, timeout
+                entry.due = min(entry.due, time.perf_counter() + interval)
+                self._wake.set()
+        return entry
+
+    def keep(self, names: Collection[Any]) -> None:
+        """Forget the handlers not among ``names``, the names of all the
+        handlers with an interval there are now."""
+        if len(self._entries) > len(names):
+            known = set(names)
+            with self._lock:
+                for name in [n for n in self._entries if n not in known]:
+                    del self._entries[name]
+
+    def record(self, name: Any, handler: Any, result: Result, started: float) -> None:
+        """A request ran ``handler`` itself, from ``started``
+        (:func:`time.perf_counter`), because there was no result yet.
+
+        The result is kept in this process only: requests do not wait on
+        the share.
+        """
+        entry = self._entries.get(name)
+        if entry is None or entry.handler is not handler:
+            return
+        if entry.result is None or entry.result.time < result.time:
+            self._store(entry, result, publish=False)
+        entry.due = max(entry.due, started + entry.interval)
+        self._wake.set()
+
+    def _store(self, entry: _Entry, result: Result, publish: bool) -> None:
+        entry.result = result
+        self.history.observe(entry.name, result.status["state"], result.time)
+        if publish:
+            try:
+                self.share.publish(entry.name, entry.handler, result)
+            except Exception as exc:
+                self._failed("publish the result of", entry, exc)
+
+    # ------------------------------------------------------------ the thread
+
+    @property
+    def thread(self) -> Optional[threading.Thread]:
+        """The refresher's thread, once a handler with an interval needed it."""
+        return self._thread
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._thread is not None:
+                return
+            thread = threading.Thread(
+                target=_serve, args=(weakref.ref(self), self._wake, self._stopping),
+                name="lovely.ws.status refresher", daemon=True)
+            self._at_exit = functools.partial(_stop, self._wake, self._stopping, thread)
+            atexit.register(self._at_exit)
+            # When the refresher goes; the interpreter's exit is _stop's.
+            weakref.finalize(self, _forget, self._wake, self._stopping,
+                             self._at_exit).atexit = False
+            thread.start()
+            self._thread = thread
+
+    def stop(self) -> None:
+        """Stop the thread (it is started again when a request needs it)."""
+        with self._lock:
+            thread, self._thread = self._thread, None
+            at_exit, self._at_exit = self._at_exit, None
+            wake, stopping = self._wake, self._stopping
+            self._wake, self._stopping = threading.Event(), threading.Event()
+        if thread is not None and at_exit is not None:
+            atexit.unregister(at_exit)
+            _stop(wake, stopping, thread)
+        for entry in self._entries.values():
+            entry.run = None
+
+    def tick(self) -> float:
+        """Start what is due, take in what ended; seconds until the next look."""
+        runner = self._runner()
+        if runner is None:
+            return STOP_SECONDS
+        now = time.perf_counter()
+        wake_at = now + 3600.0
+        notify = self._wake.set
+        for entry in list(self._entries.values()):
+            if entry.run is not None:
+                outcome = runner.finish(entry.run, now)
+                if not isinstance(outcome, Result):
+                    wake_at = min(wake_at, outcome)
+                    continue
+                entry.run = None
+                self._store(entry, outcome, publish=True)
+            if entry.due <= now:
+                entry.due = now + entry.interval
+                try:
+                    mine = self.share.claim(entry.name, entry.handler, entry.interval)
+                    found = None if mine else self.share.latest(entry.name, entry.handler)
+                except Exception as exc:
+                    self._failed("ask the share about", entry, exc)
+                    mine, found = True, None
+                if not mine:
+                    if found is not None and (entry.result is None
+                                              or entry.result.time < found.time):
+                        self._store(entry, found, publish=False)
+                else:
+                    run = runner.start(entry.name, entry.handler, entry.timeout, notify)
+                    if isinstance(run, Result):
+                        self._store(entry, run, publish=True)
+                    elif run is not None:
+                        entry.run = run
+                        wake_at = min(wake_at, now + entry.timeout)
+            wake_at = min(wake_at, entry.due)
+        return max(wake_at - time.perf_counter(), 0.0)
+
+    def _failed(self, what: str, entry: _Entry, exc: Exception) -> None:
+        missed = self._throttle.fail()
+        if missed is not None:
+            log.warning("cannot %s status handler %r: %s%s", what, entry.name, exc,
+                        f" ({missed} more failures since the last warning)" if missed else "")
+
+
+def _serve(ref: weakref.ReferenceType[Refresher], wake: threading.Event,
+           stopping: threading.Event) -> None:
+    """The refresher's thread: it holds the refresher only while it looks."""
+    while not stopping.is_set():
+        refresher = ref()
+        if refresher is None:
+            return
+        wake.clear()  # before looking: a wake-up meanwhile is not lost
+        try:
+            delay = refresher.tick()
+        except Exception:  # a bug: keep refreshing the others
+            log.exception("lovely.ws.status: the refresher failed")
+            delay = STOP_SECONDS
+        del refresher
+        wake.wait(delay)
+
+
+def _stop(wake: threading.Event, stopping: threading.Event, thread: threading.Thread) -> None:
+    stopping.set()
+    wake.set()
+    if thread is not threading.current_thread() and thread.is_alive():
+        thread.join(STOP_SECONDS)
+
+
+def _forget(wake: threading.Event, stopping: threading.Event, at_exit: Any) -> None:
+    stopping.set()
+    wake.set()
+    atexit.unregister(at_exit)
