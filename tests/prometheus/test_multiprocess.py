@@ -74,13 +74,13 @@ def test_one_scrape_shows_the_sum_over_the_workers(server):
         requests += 1
 
     answered = set()
-    for _ in range(20):
+    while len(answered) < 2:  # scrapes answered by two workers at least
+        assert time.monotonic() < deadline, f"only worker {answered} answered scrapes"
         text, pid = get(server, "/svc_status.prometheus")
         requests += 1
         answered.add(pid)
         # each worker counted once: every scrape, whichever worker answers it
         assert value(text, "lws_test_worker_loads_total") == WORKERS
-    assert len(answered) > 1
 
     # and the evaluations of every worker (each counts its own within a second)
     while True:
