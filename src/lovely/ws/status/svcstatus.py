@@ -14,7 +14,7 @@ import venusian
 from pyramid.security import NO_PERMISSION_REQUIRED
 from webob.acceptparse import AcceptValidHeader, create_accept_header
 
-from .appstatus import AppStatus, evaluate, get_app_status
+from .appstatus import AppStatus, get_app_status
 from .details import ALWAYS, details_allowed
 from .evaluation.report import StatusReport
 
@@ -224,12 +224,9 @@ def svc_status_view(request: Any) -> Any:
     group = _group(request)
     # Timed, health+json knows since when each handler is in its state.
     timed = health or fmt.timed
-    if group is None:
-        report = evaluate(registry, names=None, durations=timed)
-    elif group not in app.groups():
+    if group is not None and group not in app.groups():
         return _no_group(request, group)
-    else:
-        report = evaluate(registry, names=None, durations=timed, group=group)
+    report = app.evaluate(None, timed, group=group)
     details = app.settings.get("svcstatus.show_details", ALWAYS)
     if details != ALWAYS:
         details = details_allowed(request, details, app.settings.get(

@@ -207,9 +207,11 @@ class Job:
         statuses = self.statuses
         durations = self.durations
         slow = self.slow
-        overdue = self.overdue
         valid = VALID_STATES
         timed = self.timed
+        # Only a timed job has handlers of different deadlines, hence
+        # handlers that can be overdue while the request still waits.
+        overdue = self.overdue if timed else None
         clock = time.perf_counter
         then = clock()
         for i in self.queue:
@@ -233,8 +235,6 @@ class Job:
             except BaseException:  # noqa: B036 - no state, unhashable, a broken __eq__
                 result = checked(result)
             statuses[i] = result
-            # Only a timed job has handlers of different deadlines, hence
-            # handlers that can be overdue while the request still waits.
             if overdue:
                 with self.lock:  # the request detaches under this lock too
                     if i in overdue:
