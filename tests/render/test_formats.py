@@ -5,6 +5,7 @@ import pytest
 from pyramid import testing
 
 from lovely.ws.status import render, svcstatus
+from lovely.ws.status.appstatus import AppStatus
 from lovely.ws.status.evaluation.report import StatusReport
 from lovely.ws.status.render import FORMATS
 from lovely.ws.status.render.csv import CSV_CONTENT_TYPE, render_csv
@@ -107,11 +108,11 @@ OPENMETRICS_FIRST = "application/openmetrics-text;version=1.0.0,text/plain;q=0.5
 def test_view_renders_with_the_table(monkeypatch, extension, accept, name):
     calls = []
 
-    def evaluate(registry, names=None, durations=True):
+    def evaluate(self, names=None, durations=True, group=None):
         calls.append((names, durations))
         return report()
 
-    monkeypatch.setattr(svcstatus, "evaluate", evaluate)
+    monkeypatch.setattr(AppStatus, "evaluate", evaluate)
     # 1.0's hook: apps replace generate_latest on svcstatus
     monkeypatch.setattr(svcstatus, "generate_latest", lambda: b"# the process\n")
     monkeypatch.setattr(svcstatus, "generate_latest_openmetrics",
