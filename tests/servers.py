@@ -19,7 +19,7 @@ import sys
 import tempfile
 import threading
 import time
-from typing import Callable, Iterator, Optional
+from typing import Any, Callable, Iterator, Optional
 
 import pytest
 
@@ -307,3 +307,24 @@ def run_in_child(body: Callable[[], str], timeout: float = 30) -> str:
 
 def python() -> str:
     return sys.executable
+
+
+#: Headless Chromium as root on a machine without network: no sandbox, and
+#: none of the background connections it would try at every start.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+
+
+@contextlib.contextmanager
+def chromium(*args: str) -> Iterator[Any]:
+    """Debian's chromium, driven by Playwright; ``args`` are more flags."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    path = need_binary("chromium", "/usr/bin/chromium")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=path,
+                                             args=CHROMIUM_ARGS + list(args))
+        try:
+            yield browser
+        finally:
+            browser.close()

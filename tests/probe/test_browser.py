@@ -12,11 +12,10 @@ from pyramid.response import Response
 from lovely.ws.status import probestatus
 
 from ..helpers import wait_until
-from ..servers import need_binary, serve_wsgi
+from ..servers import chromium, serve_wsgi
 
 pytestmark = pytest.mark.server
 
-sync_api = pytest.importorskip("playwright.sync_api")
 
 PROBE = "lovely.ws.status.probestatus"
 # Names the browser resolves to this machine, as an attacker's DNS server
@@ -24,22 +23,15 @@ PROBE = "lovely.ws.status.probestatus"
 REBIND = "rebind.attacker.example"
 EVIL = "evil.example"
 OPS = "ops.example"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update",
-        "--disable-sync",
-        f"--host-resolver-rules=MAP {REBIND} 127.0.0.1, MAP {EVIL} 127.0.0.1, "
-        f"MAP {OPS} 127.0.0.1"]
 
 
 @pytest.fixture(scope="module")
 def browser():
-    chromium = need_binary("chromium", "/usr/bin/chromium")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    # The browser resolves these names to this machine, as an attacker's
+    # DNS server would for a rebinding name.
+    with chromium(f"--host-resolver-rules=MAP {REBIND} 127.0.0.1, "
+                  f"MAP {EVIL} 127.0.0.1, MAP {OPS} 127.0.0.1") as browser:
+        yield browser
 
 
 @pytest.fixture

@@ -6,11 +6,10 @@ from pyramid.config import Configurator
 
 from lovely.ws.status import OK, RED, YELLOW, addStatusHandler
 
-from ..servers import need_binary, serve_wsgi
+from ..servers import chromium, serve_wsgi
 
 pytestmark = pytest.mark.server
 
-sync_api = pytest.importorskip("playwright.sync_api")
 
 # render/html.py's palette, as the browser computes it
 GREEN_TEXT = "rgb(30, 142, 62)"  # #1e8e3e
@@ -22,20 +21,10 @@ BACKGROUNDS = {
     YELLOW: "rgb(254, 247, 224)",  # #fef7e0
     RED: "rgb(252, 232, 230)",  # #fce8e6
 }
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update",
-        "--disable-sync"]
-
-
 @pytest.fixture(scope="module")
 def browser():
-    chromium = need_binary("chromium", "/usr/bin/chromium")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with chromium() as browser:
+        yield browser
 
 
 @pytest.fixture(scope="module")
