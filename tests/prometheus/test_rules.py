@@ -150,3 +150,23 @@ def test_generated_rules_select_exactly_their_handlers(tmp_path):
     (tmp_path / "test.yml").write_text("\n".join(lines) + "\n", encoding="utf-8")
     code, output = promtool("test", "rules", "test.yml", cwd=tmp_path)
     assert code == 0, output
+
+
+def test_non_critical_handlers_are_marked_for_the_rules():
+    # The shipped rules tell non-critical handlers by svc_status_critical == 0.
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from lovely.ws.status import OK, RED
+
+    from ..helpers import make_app
+
+    def setup(config):
+        config.add_status_handler("cache", lambda: {"state": RED}, critical=False)
+        config.add_status_handler("db", lambda: {"state": OK})
+
+    text = make_app(setup=setup).get("/svc_status.prometheus").text
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    samples = [(s.labels, s.value) for s in families["svc_status_critical"].samples]
+    assert samples == [({"name": "cache"}, 0.0)]
+    plain = make_app().get("/svc_status.prometheus").text
+    assert "svc_status_critical" not in plain

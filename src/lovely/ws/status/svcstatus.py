@@ -136,6 +136,8 @@ def _exposition(report: StatusReport, app: AppStatus, openmetrics: bool) -> List
         created=created_series(),
         probe=probe_up(app.probe_text),
         changed=report.changed,
+        non_critical=() if report.critical is None else
+        [name for name, critical in zip(report.names, report.critical) if not critical],
     )
     tail: Any = generate_latest_openmetrics() if openmetrics else generate_latest()
     chunks.append(tail.encode("utf-8") if isinstance(tail, str) else tail)

@@ -62,6 +62,7 @@ DURATION_HELP = "Seconds the last evaluation of the status handler took"
 CHANGED_HELP = "When the state of the status handler last changed, as this process saw it"
 CHECKS_HELP = "Evaluations of the status handler by the state they ended in"
 PROBE_HELP = "1 while /probe_status answers OK, 0 while the instance is out of rotation"
+CRITICAL_HELP = "0 for a status handler whose RED counts as YELLOW (critical=False)"
 
 #: ``(name, state, created)``: one series of ``svc_status_checks``;
 #: ``created`` (seconds since the epoch) is ``None`` to leave it out.
@@ -348,6 +349,7 @@ def render_chunks(
     sort: bool = False,
     cache: Optional[Dict[str, Any]] = None,
     changed: Optional[Sequence[Optional[float]]] = None,
+    non_critical: Sequence[Any] = (),
 ) -> List[bytes]:
     """:func:`render_exposition` as UTF-8, in pieces to be sent one after
     the other."""
@@ -400,6 +402,10 @@ def render_chunks(
             out.data(block)
     if checks is not None and checks[0]:
         _check_lines(out, checks[0], checks[1], openmetrics, created, cache)
+    if non_critical:
+        _family(lines, "svc_status_critical", "gauge", CRITICAL_HELP, openmetrics)
+        lines.extend(f'svc_status_critical{{name="{label}"}} 0\n'
+                     for label in sorted(set(map(escape_label_value, non_critical))))
     if probe is not None:
         _family(lines, "svc_status_probe", "gauge", PROBE_HELP, openmetrics)
         lines.append(f"svc_status_probe {1 if probe else 0}\n")
@@ -420,6 +426,7 @@ def render_exposition(
     sort: bool = False,
     cache: Optional[Dict[str, Any]] = None,
     changed: Optional[Sequence[Optional[float]]] = None,
+    non_critical: Sequence[Any] = (),
 ) -> str:
     """The families of the module's docstring, from parallel sequences.
 
@@ -439,6 +446,7 @@ def render_exposition(
     return b"".join(render_chunks(
         names, statuses, seconds, openmetrics=openmetrics, label_family=label_family,
         checks=checks, created=created, probe=probe, sort=sort, cache=cache, changed=changed,
+        non_critical=non_critical,
     )).decode("utf-8")
 
 
