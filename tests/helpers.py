@@ -47,6 +47,19 @@ def fixed(**status: Any) -> Callable[[], Dict[str, Any]]:
     return lambda: status
 
 
+class Counting:
+    """A handler in ``state`` that counts its calls and says which call
+    its result comes from (``call N``)."""
+
+    def __init__(self, state: str = OK) -> None:
+        self.state = state
+        self.calls = 0
+
+    def __call__(self) -> Dict[str, Any]:
+        self.calls += 1
+        return {"state": self.state, "detail": f"call {self.calls}"}
+
+
 class Blocked:
     """A handler that hangs until :attr:`release` is set.
 

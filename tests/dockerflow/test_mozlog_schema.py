@@ -3,8 +3,12 @@ tests its formatter with (tests/core/test_logging.py, JSON_LOGGING_SCHEMA),
 and its own tests. Other test modules import :func:`assert_mozlog`."""
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import logging
 import re
+from typing import Any, Callable, Iterator
 
 import pytest
 
@@ -139,3 +143,29 @@ def test_a_record_needs_a_timestamp():
     entry = dict(GOOD)
     del entry["Timestamp"]
     assert mozlog_errors(entry) == ["Timestamp is required"]
+
+
+@contextlib.contextmanager
+def mozlog_of(name: str, handler: logging.Handler, stream: io.StringIO,
+              level: int) -> Iterator[Callable[[], Any]]:
+    """The records of the logger ``name`` (and its children) at ``level``,
+    written by ``handler`` to ``stream`` as MozLog JSON: a function that
+    returns them checked against the schema; its ``records`` has the
+    records themselves."""
+    records: list = []
+    handler.addFilter(lambda record: records.append(record) or True)
+    logger = logging.getLogger(name)
+    logger.addHandler(handler)
+    logger.setLevel(level)
+    logger.propagate = False
+
+    def entries() -> Any:
+        return [assert_mozlog(line) for line in stream.getvalue().splitlines()]
+
+    entries.records = records  # type: ignore[attr-defined]
+    try:
+        yield entries
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(logging.NOTSET)
+        logger.propagate = True

@@ -23,7 +23,7 @@ from lovely.ws.status.dockerflow import (
 from lovely.ws.status.dockerflow import requestid as requestid_module
 
 from ..helpers import make_app
-from .test_mozlog_schema import assert_mozlog
+from .test_mozlog_schema import assert_mozlog, mozlog_of
 
 DOCKERFLOW = "lovely.ws.status.dockerflow"
 
@@ -34,24 +34,9 @@ def app_log():
     JSON through a :class:`MozlogHandler`; ``app_log.records`` has the
     records."""
     stream = io.StringIO()
-    handler = MozlogHandler(stream, name="tests")
-    records = []
-    handler.addFilter(lambda record: records.append(record) or True)
-    logger = logging.getLogger("tests.app")
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    logger.propagate = False
-
-    def entries():
-        return [assert_mozlog(line) for line in stream.getvalue().splitlines()]
-
-    entries.records = records
-    try:
+    with mozlog_of("tests.app", MozlogHandler(stream, name="tests"), stream,
+                   logging.DEBUG) as entries:
         yield entries
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(logging.NOTSET)
-        logger.propagate = True
 
 
 def logging_view(request):

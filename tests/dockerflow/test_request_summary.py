@@ -16,7 +16,7 @@ from lovely.ws.status.dockerflow import REQUEST_ID_ENVIRON_KEY, TWEEN_NAME, Mozl
 
 from ..helpers import make_app, make_config
 from ..servers import needs_pyramid2
-from .test_mozlog_schema import assert_mozlog
+from .test_mozlog_schema import mozlog_of
 
 DOCKERFLOW = "lovely.ws.status.dockerflow"
 HEADERS = {"User-Agent": "dockerflow/tests", "Accept-Language": "tlh"}
@@ -29,23 +29,8 @@ def summaries():
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.setFormatter(MozlogFormatter())
-    records = []
-    handler.addFilter(lambda record: records.append(record) or True)
-    logger = logging.getLogger("request.summary")
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    logger.propagate = False
-
-    def entries():
-        return [assert_mozlog(line) for line in stream.getvalue().splitlines()]
-
-    entries.records = records
-    try:
+    with mozlog_of("request.summary", handler, stream, logging.INFO) as entries:
         yield entries
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(logging.NOTSET)
-        logger.propagate = True
 
 
 def boom_view(request):

@@ -7,19 +7,10 @@ import time
 from lovely.ws.status import OK, RED, STATUS_HANDLERS, YELLOW, addStatusHandler
 from lovely.ws.status.handlers import HandlerOptions
 
-from ..helpers import PATIENCE, app_status, in_thread, make_app, wait_until
+from ..helpers import PATIENCE, Counting, app_status, in_thread, make_app, wait_until
 
 STILL_RUNNING = "(still running from an earlier request)"
 
-
-class Counting:
-    def __init__(self, state=OK):
-        self.state = state
-        self.calls = 0
-
-    def __call__(self):
-        self.calls += 1
-        return {"state": self.state, "detail": f"call {self.calls}"}
 
 
 def test_no_caching_by_default():

@@ -5,21 +5,11 @@ from __future__ import annotations
 from lovely.ws.status import OK, RED, YELLOW
 from lovely.ws.status.handlers import HandlerOptions
 
-from ..helpers import app_status
-
-
-class Switch:
-    def __init__(self, state=OK):
-        self.state = state
-        self.calls = 0
-
-    def __call__(self):
-        self.calls += 1
-        return {"state": self.state, "detail": f"call {self.calls}"}
+from ..helpers import Counting, app_status
 
 
 def test_failures_are_kept_for_failure_ttl_only():
-    handler = Switch(RED)
+    handler = Counting(RED)
     app = app_status()
     app.add_handler("db", handler, HandlerOptions(ttl=60, failure_ttl=0))
     app.evaluate()
@@ -32,7 +22,7 @@ def test_failures_are_kept_for_failure_ttl_only():
 
 
 def test_failure_ttl_defaults_to_ttl():
-    handler = Switch(YELLOW)
+    handler = Counting(YELLOW)
     app = app_status()
     app.add_handler("db", handler, HandlerOptions(ttl=60))
     app.evaluate()
@@ -41,7 +31,7 @@ def test_failure_ttl_defaults_to_ttl():
 
 
 def test_failure_ttl_without_ttl_caches_failures_only():
-    handler = Switch(OK)
+    handler = Counting(OK)
     app = app_status()
     app.add_handler("db", handler, HandlerOptions(failure_ttl=60))
     app.evaluate()
@@ -55,7 +45,7 @@ def test_failure_ttl_without_ttl_caches_failures_only():
 
 
 def test_a_failure_after_a_success_replaces_the_cached_success():
-    handler = Switch(OK)
+    handler = Counting(OK)
     app = app_status()
     app.add_handler("db", handler, HandlerOptions(ttl=0, failure_ttl=60))
     app.evaluate()
