@@ -71,10 +71,13 @@ class MemoryStore:
 _MEMORY = MemoryStore()
 
 
+def _store_of(app: AppStatus) -> ProbeStore:
+    return _MEMORY if app.store is None else app.store
+
+
 def get_store(registry: Any = None) -> ProbeStore:
     """The probe store of the app of ``registry`` (1.0's memory store by default)."""
-    store = get_app_status(registry).store
-    return _MEMORY if store is None else store
+    return _store_of(get_app_status(registry))
 
 
 def store_from_url(url: Optional[str]) -> Union[MemoryStore, FileStore, RedisStore]:
@@ -127,7 +130,7 @@ def read_probe(app: AppStatus) -> str:
     if drainer is not None and drainer.draining:
         return drainer.text
     store = app.store
-    if store is None:
+    if store is None:  # 1.0's memory store, without a call: the most polled path
         return RESPONSE_BODY
     try:
         text = store.get()
@@ -157,7 +160,7 @@ def _post(request: Any, app: AppStatus) -> Response:
     if problem is not None:
         return _answer(request, f"Bad Request: {problem}; the probe is unchanged", 400)
     try:
-        (_MEMORY if app.store is None else app.store).set(text)
+        _store_of(app).set(text)
     except StoreUnavailable as exc:
         log.warning("probe_status cannot store the probe text: %s", exc)
         # A write that timed out may still land: say no more than we know.

@@ -438,7 +438,8 @@ def render_exposition(
     (likewise; a report's ``changed``) the last-change family, ``checks``
     (``(name, state, created)`` series and their counts) the counter family
     (if there are series; with ``_created`` samples if ``created``),
-    ``probe`` the probe gauge. ``openmetrics`` writes OpenMetrics instead of
+    ``probe`` the probe gauge, ``non_critical`` (names) the
+    ``svc_status_critical`` family. ``openmetrics`` writes OpenMetrics instead of
     text 0.0.4 (without the final ``# EOF``, which comes after anything
     appended). ``cache``, a dict the caller keeps, saves work on the next
     call with the same names. The text ends with a newline.
