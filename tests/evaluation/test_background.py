@@ -307,3 +307,30 @@ def test_the_interpreter_exits_and_stops_the_thread(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split("\n")[:2] == ["refreshing: True", "alive after exit: False"]
     assert proc.stderr == ""
+
+
+def test_the_report_says_where_a_background_result_came_from():
+    app = app_status(timeout=0.1)
+    app.add_handler("db", Counting(), HandlerOptions(interval=PATIENCE))
+    app.add_handler("now", Counting())
+    first = app.evaluate()
+    assert first.origins is None  # this request ran both
+    report = app.evaluate()
+    assert list(report.origins) == ["db"]
+    origin = report.origins["db"]
+    assert (origin.kind, origin.source) == ("background", None)
+    assert origin.time == first.timestamp
+
+
+def test_a_stale_result_says_so_in_the_report():
+    share = Stuck()
+    app = app_status(timeout=0.1)
+    app.evaluator.refresher.share = share
+    app.add_handler("db", Counting(), HandlerOptions(interval=0.2))
+    try:
+        app.evaluate()
+        assert share.entered.wait(PATIENCE)
+        wait_until(lambda: app.evaluate().as_dict()["db"]["state"] == RED, "stale")
+        assert app.evaluate().origins["db"].kind == "stale"
+    finally:
+        share.release.set()

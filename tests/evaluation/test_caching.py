@@ -166,3 +166,13 @@ def test_a_shared_run_that_returns_is_cached(blocked):
     assert out2[0].as_dict() == {"x": released, "mark": {"state": OK}}
     assert app.evaluate(["x"]).as_dict() == {"x": released}
     assert blocked.calls == 1
+
+
+def test_the_report_says_which_results_were_cached():
+    app = app_status()
+    app.add_handler("cached", Counting(), HandlerOptions(ttl=60))
+    app.add_handler("fresh", Counting())
+    first = app.evaluate()
+    assert first.origins is None
+    report = app.evaluate()
+    assert report.origins == {"cached": ("cached", first.timestamp, None)}

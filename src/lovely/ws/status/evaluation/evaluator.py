@@ -54,7 +54,7 @@ from .job import PENDING, SHARED, SKIPPED, SLOW_SECONDS, Job, Plan, Shared, time
 from .memory import HandlerState, counted, learn, remembered
 from .pool import WorkerPool
 from .refresher import Refresher, stale
-from .report import StatusReport
+from .report import BACKGROUND, CACHED, FROM_SHARE, STALE, Origin, StatusReport
 from .share import Result
 
 __all__ = ["StatusEvaluator", "DEFAULT_TIMEOUT", "DEFAULT_MAX_WORKERS"]
@@ -192,6 +192,9 @@ class StatusEvaluator:
             finally:
                 self._give_up(job, plan.shared, plan.ttls)
         report = self._report(job)
+        if plan.origins:
+            names = job.names
+            report.origins = {names[i]: origin for i, origin in plan.origins.items()}
         if (job.slow or plan.first or plan.ttls or plan.counted or plan.peeked
                 or plan.background):
             self._learn(job, report, plan)
@@ -234,9 +237,14 @@ class StatusEvaluator:
                     timeout = job.timeouts[i]
                     result = latest(name, handler, every, timeout)
                     if result is not None:
-                        statuses[i] = (result.status if wall - result.time <= every + timeout
-                                       else stale(result, every, timeout, wall))
+                        if wall - result.time <= every + timeout:
+                            statuses[i] = result.status
+                            kind = BACKGROUND if result.source is None else FROM_SHARE
+                        else:
+                            statuses[i] = stale(result, every, timeout, wall)
+                            kind = STALE
                         job.durations[i] = result.duration
+                        plan.origins[i] = Origin(kind, result.time, result.source)
                         continue
                     plan.background.append(i)
                 elif opts.ttl is not None or opts.failure_ttl is not None:
@@ -244,6 +252,7 @@ class StatusEvaluator:
                     if state is not None and state.cached is not None and state.expires > now:
                         statuses[i] = state.cached
                         job.durations[i] = state.cached_duration
+                        plan.origins[i] = Origin(CACHED, state.cached_time)
                         del plan.ttls[i]
                         continue
                 counts = state is not None and state.streak is not None

@@ -34,6 +34,7 @@ from ..states import RED, VALID_STATES, checked
 from ..text import describe_exception
 from ..throttle import Throttle
 from .eventloop import EventLoop, OverdueError
+from .report import Origin
 
 __all__: List[str] = []
 
@@ -284,7 +285,8 @@ class Shared(NamedTuple):
 class Plan:
     """What the plan of one evaluation found, for the steps after it."""
 
-    __slots__ = ("shared", "first", "ttls", "counted", "peeked", "background", "intervals")
+    __slots__ = ("shared", "first", "ttls", "counted", "peeked", "background", "intervals",
+                 "origins")
 
     def __init__(self) -> None:
         self.shared: List[Shared] = []  # runs of other jobs this one waits for
@@ -294,3 +296,4 @@ class Plan:
         self.peeked: List[int] = []  # results another job counts
         self.background: List[int] = []  # this job's runs of handlers with an interval
         self.intervals: List[Any] = []  # names of the handlers with an interval
+        self.origins: Dict[int, Origin] = {}  # results this job does not run

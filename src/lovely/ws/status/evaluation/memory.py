@@ -22,13 +22,15 @@ Status = Mapping[str, Any]
 class HandlerState:
     """What the evaluator remembers of one handler between requests."""
 
-    __slots__ = ("handler", "slow", "cached", "cached_duration", "expires", "streak")
+    __slots__ = ("handler", "slow", "cached", "cached_duration", "cached_time", "expires",
+                 "streak")
 
     def __init__(self, handler: Any) -> None:
         self.handler = handler
         self.slow = False  # took SLOW_SECONDS or more last time
         self.cached: Optional[Status] = None  # the last result, while a ttl allows
         self.cached_duration: Optional[float] = None
+        self.cached_time = 0.0  # when its run ended, in seconds since the epoch
         self.expires = 0.0
         self.streak: Optional[Streak] = None  # with a failure_threshold
 
@@ -37,12 +39,14 @@ class HandlerState:
         return self.slow or self.cached is not None or self.streak is not None
 
     def cache(self, status: Status, ok: bool, duration: Optional[float],
-              options: HandlerOptions, now: float) -> None:
-        """Keep ``status`` (of a result that was ``ok`` or not) as long as
-        ``ttl`` or ``failure_ttl`` allow from ``now``."""
+              options: HandlerOptions, now: float, when: float) -> None:
+        """Keep ``status`` (of a result that was ``ok`` or not, whose run
+        ended at ``when``, seconds since the epoch) as long as ``ttl`` or
+        ``failure_ttl`` allow from ``now``."""
         ttl = options.ttl if ok or options.failure_ttl is None else options.failure_ttl
         if ttl:
             self.cached, self.cached_duration, self.expires = status, duration, now + ttl
+            self.cached_time = when
         else:
             self.cached = self.cached_duration = None
 
@@ -121,6 +125,7 @@ def learn(states: Dict[Any, HandlerState], job: Job, report: StatusReport, plan:
     for i, options in plan.ttls.items():
         if i in own:
             found = state(i)
-            found.cache(statuses[i], raw[i]["state"] == OK, report.durations[i], options, now)
+            found.cache(statuses[i], raw[i]["state"] == OK, report.durations[i], options, now,
+                        report.timestamp)
             if not found.special():
                 del states[names[i]]

@@ -4,13 +4,30 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from operator import itemgetter
-from typing import Any, Dict, FrozenSet, List, Optional, Sequence, Tuple
+from typing import Any, Dict, FrozenSet, List, NamedTuple, Optional, Sequence, Tuple
 
 from ..states import RED, YELLOW, worst_state
 
-__all__ = ["StatusReport", "counted_state"]
+__all__ = ["StatusReport", "Origin", "counted_state"]
 
 Status = Mapping[str, Any]
+
+#: The kinds of :class:`Origin`: a ``ttl`` kept the result of an earlier run;
+#: the background refresher of this process ran it; another process ran it
+#: and shared it (``svcstatus.share``); it is older than ``interval +
+#: timeout`` (the status says so).
+CACHED, BACKGROUND, FROM_SHARE, STALE = "cached", "background", "shared", "stale"
+
+
+class Origin(NamedTuple):
+    """Where a result a request did not run itself came from."""
+
+    #: :data:`CACHED`, :data:`BACKGROUND`, :data:`FROM_SHARE` or :data:`STALE`.
+    kind: str
+    #: When the run that produced it ended, in seconds since the epoch.
+    time: float
+    #: Who ran it (``host:pid``), for a result another process shared.
+    source: Optional[str] = None
 
 
 class StatusReport:
@@ -35,10 +52,14 @@ class StatusReport:
     transitions, oldest first, each a ``(time, state)`` named tuple (a
     handler's first is when this process first saw it). Reports share
     these lists; they must not be modified.
+
+    ``origins`` maps the names of the handlers whose results this
+    evaluation did not run to their :class:`Origin`; ``None`` when it ran
+    them all.
     """
 
     __slots__ = ("names", "statuses", "durations", "timestamp", "critical", "changed",
-                 "transitions")
+                 "transitions", "origins")
 
     def __init__(
         self,
@@ -55,6 +76,7 @@ class StatusReport:
         self.critical = critical
         self.changed: Optional[Sequence[float]] = None
         self.transitions: Optional[Sequence[Tuple[Any, ...]]] = None
+        self.origins: Optional[Dict[Any, Origin]] = None
 
     def __len__(self) -> int:
         return len(self.names)
