@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import os
 from typing import Any, List, Optional, Union
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
+from urllib.parse import unquote, urlsplit
 
+from ..redisclient import parse_redis_url
 from ..text import redact_url
 from .filestore import FileStore
 from .redisstore import DEFAULT_REDIS_KEY, DEFAULT_REDIS_TIMEOUT, RedisStore
@@ -30,9 +31,6 @@ class _Spec:
         self.timeout = timeout
 
 
-_OWN_REDIS_PARAMETERS = ("key", "timeout")
-
-
 def parse_store_url(value: Any) -> Any:
     """Check a store URL without touching the backend; :class:`ValueError` if bad.
 
@@ -55,7 +53,7 @@ def parse_store_url(value: Any) -> Any:
     if scheme == "file":
         return _parse_file(text, parts)
     if scheme in ("redis", "rediss", "unix"):
-        return _parse_redis(text, parts)
+        return _parse_redis(text)
     hint = ""
     if text.startswith("/"):
         hint = f" (for a file, write file://{text})"
@@ -88,60 +86,8 @@ def _parse_file(text: str, parts: Any) -> _Spec:
     return _Spec("file", path=path)
 
 
-def _parse_redis(text: str, parts: Any) -> _Spec:
-    # Messages show the URL without its password: they reach logs and the
-    # output of the console scripts.
-    shown = redact_url(text)
-    try:
-        from redis.connection import URL_QUERY_ARGUMENT_PARSERS, parse_url
-    except ImportError:
-        raise ValueError(
-            f"{shown!r}: the Redis store needs redis-py "
-            "(pip install 'lovely-ws-status[redis]')"
-        ) from None
-    try:
-        port = parts.port  # raises ValueError for a bad port
-    except ValueError:
-        port = -1
-    if port is not None and not 0 < port < 65536:
-        # redis-py takes port 0 for "no port" and connects to 6379.
-        raise ValueError(f"{shown!r}: the port must be a number from 1 to 65535")
-    if parts.scheme != "unix" and not parts.hostname:
-        raise ValueError(f"{shown!r}: the Redis URL names no host")
-    if parts.scheme != "unix" and parts.path.strip("/"):
-        if not parts.path.strip("/").isdigit():
-            raise ValueError(f"{shown!r}: the database must be a number, as in redis://host:6379/0")
-    key = DEFAULT_REDIS_KEY
-    timeout = DEFAULT_REDIS_TIMEOUT
-    rest = []
-    for name, val in parse_qsl(parts.query, keep_blank_values=True):
-        if name == "key":
-            if not val:
-                raise ValueError(f"{shown!r}: the key must not be empty")
-            key = val
-        elif name == "timeout":
-            try:
-                timeout = float(val)
-            except ValueError:
-                timeout = -1.0
-            if not 0 < timeout < float("inf"):
-                raise ValueError(f"{shown!r}: timeout must be a positive number")
-        elif name in URL_QUERY_ARGUMENT_PARSERS:
-            rest.append((name, val))
-        else:
-            known = set(_OWN_REDIS_PARAMETERS) | set(URL_QUERY_ARGUMENT_PARSERS)
-            raise ValueError(
-                f"{shown!r}: unknown parameter {name!r}; known: "
-                + ", ".join(sorted(known))
-            )
-    # Rebuilt by hand: urlunsplit() turns unix:///path into unix:/path.
-    url = text.split("#", 1)[0].split("?", 1)[0]
-    if rest:
-        url += "?" + urlencode(rest)
-    try:
-        parse_url(url)  # type: ignore[no-untyped-call]
-    except ValueError as exc:
-        raise ValueError(f"{shown!r}: {exc}") from None
+def _parse_redis(text: str) -> _Spec:
+    url, key, timeout = parse_redis_url(text, DEFAULT_REDIS_KEY, DEFAULT_REDIS_TIMEOUT)
     return _Spec("redis", url=url, key=key, timeout=timeout)
 
 
