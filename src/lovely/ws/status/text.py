@@ -7,9 +7,13 @@ are hidden here, once, for every output.
 """
 from __future__ import annotations
 
+import datetime
+import decimal
+import math
 import re
 import urllib.parse
-from typing import Any, Iterable, List, Optional
+from collections.abc import Mapping
+from typing import Any, Iterable, List, Optional, Tuple
 
 __all__: List[str] = []
 
@@ -151,3 +155,64 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     if len(text) > MAX_DETAIL:
         text = text[: MAX_DETAIL - 1] + "\u2026"
     return text
+
+
+def json_default(value: Any) -> Any:
+    """``json``'s ``default``: text for what JSON has no type for (dates
+    and times ISO 8601, sets lists, exceptions ``"Class: message"``)."""
+    if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, (set, frozenset)):
+        return [_plain_copy(v, ()) for v in value]
+    if isinstance(value, BaseException):
+        message = to_text(value)
+        return f"{type(value).__name__}: {message}" if message else type(value).__name__
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, Mapping):
+        return {to_text(k): v for k, v in value.items()}
+    return to_text(value)
+
+
+def _plain_copy(value: Any, parents: Tuple[int, ...]) -> Any:
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, int):
+        try:
+            # Python refuses to print ints of more than 4300 digits (and so
+            # does json); int subclasses may have their own broken __repr__.
+            int.__repr__(value)
+        except ValueError:
+            return to_text(value)
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else to_text(value)
+    if id(value) in parents:
+        return "<recursion>"
+    inner = parents + (id(value),)
+    if len(inner) > 100:
+        return "<too deep>"
+    try:
+        if isinstance(value, Mapping):
+            return {
+                (k if isinstance(k, str) else to_text(k)): _plain_copy(v, inner)
+                for k, v in list(value.items())
+            }
+        if isinstance(value, (list, tuple)):
+            return [_plain_copy(v, inner) for v in list(value)]
+        converted = json_default(value)
+    except Exception:  # a container that cannot even be walked
+        return to_text(value)
+    if converted is value or isinstance(converted, str):
+        return converted
+    return _plain_copy(converted, inner)
+
+
+def json_plain(value: Any) -> Any:
+    """A copy of ``value`` that ``json`` encodes strictly, whatever it holds:
+    keys become text, what JSON has no type for becomes text (see
+    :func:`json_default`), and so do NaN, infinity, ints too long to print,
+    cycles and very deep nesting."""
+    return _plain_copy(value, ())
