@@ -8,14 +8,20 @@ with the app, and gives the app an evaluator made from the settings.
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable, Dict, Mapping, Optional, Union
+import os
+from typing import Any, Callable, Dict, Mapping, NamedTuple, Optional, Union
+from urllib.parse import unquote, urlsplit
 
 from pyramid.exceptions import ConfigurationError
 
 from .appstatus import get_app_status
 from .details import ALWAYS, as_show_details
 from .evaluation import DEFAULT_MAX_WORKERS, DEFAULT_TIMEOUT, StatusEvaluator
+from .evaluation.fileshare import FileShare
+from .evaluation.redisshare import DEFAULT_SHARE_KEY, DEFAULT_SHARE_TIMEOUT, RedisShare
+from .evaluation.share import Share
 from .handlers import OPTION_NAMES, handler_options
+from .redisclient import parse_redis_url
 from .settings import (
     Setting,
     add_settings_action,
@@ -26,7 +32,7 @@ from .settings import (
     as_text,
     seconds,
 )
-from .text import short_repr
+from .text import redact_url, short_repr
 
 __all__ = ["add_status_handler"]
 
@@ -50,6 +56,50 @@ def as_interval(value: Any) -> Optional[float]:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     return seconds(value, "the value", text=True)
+
+
+class ShareSpec(NamedTuple):
+    """Where background results are shared: a checked ``svcstatus.share``."""
+
+    #: ``'file'`` or ``'redis'``.
+    kind: str
+    #: The directory, or the URL for redis-py.
+    where: str
+    #: The Redis key prefix (``None``: one named after the app).
+    prefix: Optional[str] = None
+    timeout: float = DEFAULT_SHARE_TIMEOUT
+
+    def open(self, app_name: str) -> Share:
+        """The share; Redis keys of an app are named after it by default."""
+        if self.kind == "file":
+            return FileShare(self.where)
+        prefix = self.prefix or f"{DEFAULT_SHARE_KEY}:{app_name}"
+        return RedisShare(self.where, prefix, self.timeout)
+
+
+def as_share(value: Any) -> Optional[ShareSpec]:
+    """``svcstatus.share``: empty (each process runs each background handler),
+    ``file:///directory`` or ``redis://host:port/db``."""
+    text = "" if value is None else str(value).strip()
+    if text in ("", "none", "local"):
+        return None
+    parts = urlsplit(text)
+    scheme = parts.scheme.lower()
+    if scheme == "file":
+        path = unquote(parts.path)
+        if parts.netloc not in ("", "localhost") or parts.query or parts.fragment or (
+                not path.startswith("/")) or "\x00" in path:
+            raise ValueError(f"{text!r}: expected file:///absolute/path/of/a/directory")
+        if not os.path.isdir(path):
+            raise ValueError(f"{text!r}: {path} is not a directory")
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise ValueError(f"{text!r}: this process cannot write in {path}")
+        return ShareSpec("file", path)
+    if scheme in ("redis", "rediss", "unix"):
+        url, key, timeout = parse_redis_url(text, "", DEFAULT_SHARE_TIMEOUT)
+        return ShareSpec("redis", url, key or None, timeout)
+    raise ValueError(f"{redact_url(text)!r}: expected file:///directory or "
+                     "redis://host:port/db")
 
 
 SVCSTATUS_SETTINGS = [
@@ -85,6 +135,17 @@ SVCSTATUS_SETTINGS = [
         "answer from its latest result (a handler's own ``interval`` wins); empty: "
         "on request. See :doc:`refresh`.",
         "30",
+    ),
+    Setting(
+        "svcstatus.share",
+        as_share,
+        None,
+        "With background refresh, run each handler in one process of the host "
+        "(``file:///DIRECTORY``, a directory every worker can write) or of the "
+        "fleet (``redis://HOST:PORT/DB``, optional ``?key=PREFIX&timeout=SECONDS``), "
+        "and let every process serve that result; empty: each process runs each. "
+        "See :doc:`refresh`.",
+        "file:///run/myapp/status",
     ),
     Setting(
         "svcstatus.handlers",
@@ -321,11 +382,13 @@ def includeme(config: Any) -> None:
 
     def install(typed: Dict[str, Any]) -> None:
         app.settings.update(typed)
+        spec = typed["svcstatus.share"]
         app.evaluator = StatusEvaluator(
             timeout=typed["svcstatus.timeout"],
             max_workers=typed["svcstatus.max_workers"],
             concurrent=typed["svcstatus.concurrent"],
             interval=typed["svcstatus.interval"],
+            share=None if spec is None else spec.open(config.registry.__name__ or "app"),
         )
 
     add_settings_action(

@@ -55,7 +55,7 @@ from .memory import HandlerState, counted, learn, remembered
 from .pool import WorkerPool
 from .refresher import Refresher, stale
 from .report import BACKGROUND, CACHED, FROM_SHARE, STALE, Origin, StatusReport
-from .share import Result
+from .share import Result, Share
 
 __all__ = ["StatusEvaluator", "DEFAULT_TIMEOUT", "DEFAULT_MAX_WORKERS"]
 
@@ -83,11 +83,13 @@ class StatusEvaluator:
         in the background.
     :param interval: run each handler in the background every that many
         seconds, unless its options say otherwise (``None``: on request).
+    :param share: which process runs each background handler, and where
+        the others find its result (default: each process runs each).
     """
 
     def __init__(self, timeout: float = DEFAULT_TIMEOUT,
                  max_workers: int = DEFAULT_MAX_WORKERS, concurrent: bool = True,
-                 interval: Optional[float] = None) -> None:
+                 interval: Optional[float] = None, share: Optional[Share] = None) -> None:
         self.timeout = float(timeout)
         self.max_workers = int(max_workers)
         self.concurrent = bool(concurrent)
@@ -98,7 +100,7 @@ class StatusEvaluator:
         # that found no free thread.
         self._failures: Dict[Any, Throttle] = {}
         self.history = History()  # since when each handler is in its state
-        self.refresher = Refresher(self, self.history)
+        self.refresher = Refresher(self, self.history, share)
         self.loop = EventLoop()
         self._after_fork()
         if hasattr(os, "register_at_fork"):

@@ -20,7 +20,18 @@ import logging
 import threading
 import time
 import weakref
-from typing import Any, Callable, Collection, Dict, List, Mapping, Optional, Protocol, Union
+from typing import (
+    Any,
+    Callable,
+    Collection,
+    Dict,
+    List,
+    Mapping,
+    Optional,
+    Protocol,
+    Tuple,
+    Union,
+)
 
 from ..states import RED
 from ..throttle import Throttle
@@ -63,16 +74,25 @@ def stale(result: Result, interval: float, timeout: float, now: float) -> Mappin
 class _Entry:
     """A handler the refresher runs."""
 
-    __slots__ = ("name", "handler", "interval", "timeout", "due", "run", "result")
+    __slots__ = ("name", "handler", "interval", "timeout", "due", "run", "result", "mine",
+                 "unpublished")
 
     def __init__(self, name: Any, handler: Any, interval: float, timeout: float) -> None:
         self.name = name
         self.handler = handler
         self.interval = interval
         self.timeout = timeout
-        self.due = 0.0  # time.perf_counter() of the next run
+        self.due = 0.0  # time.perf_counter() of the next run, or look at the share
         self.run: Any = None  # the run in flight
         self.result: Optional[Result] = None
+        self.mine = True  # the share lets this process run it
+        self.unpublished = False  # a request ran it: the thread is to share the result
+
+    def poll(self) -> float:
+        """Seconds between looks at the share while the next result of
+        another process is due: small enough for a reader never to hold a
+        result long past its interval."""
+        return max(min(self.interval, self.timeout) / 4, 0.01)
 
 
 class Refresher:
@@ -125,10 +145,36 @@ class Refresher:
             entry = self._want(name, handler, interval, timeout)
         result = entry.result
         if result is None:
-            entry.due = max(entry.due, time.perf_counter() + interval)
+            result = self._first(entry)
         if self._thread is None:
             self._start()
         return result
+
+    def _first(self, entry: _Entry) -> Optional[Result]:
+        """No result yet: one another process shared, if it is fresh;
+        ``None`` if the request is to run the handler itself."""
+        if not isinstance(self.share, LocalShare):
+            entry.mine, found = self._ask(entry)
+            if found is not None and not self._is_stale(found, entry):
+                self._store(entry, found, publish=False)
+                return found
+        entry.due = max(entry.due, time.perf_counter() + entry.interval)
+        return None
+
+    @staticmethod
+    def _is_stale(result: Result, entry: _Entry) -> bool:
+        return time.time() - result.time > entry.interval + entry.timeout
+
+    def _ask(self, entry: _Entry) -> Tuple[bool, Optional[Result]]:
+        """Whether this process runs ``entry`` now, else the latest result
+        another one shared. A share that fails leaves the run to this process."""
+        try:
+            if self.share.claim(entry.name, entry.handler, entry.interval):
+                return True, None
+            return False, self.share.latest(entry.name, entry.handler)
+        except Exception as exc:
+            self._failed("ask the share about", entry, exc)
+            return True, None
 
     def _want(self, name: Any, handler: Any, interval: float, timeout: float) -> _Entry:
         with self._lock:
@@ -150,21 +196,26 @@ class Refresher:
         if len(self._entries) > len(names):
             known = set(names)
             with self._lock:
-                for name in [n for n in self._entries if n not in known]:
-                    del self._entries[name]
+                gone = [self._entries.pop(n) for n in list(self._entries) if n not in known]
+            for entry in gone:
+                try:
+                    self.share.release(entry.name)
+                except Exception as exc:
+                    self._failed("release", entry, exc)
 
     def record(self, name: Any, handler: Any, result: Result, started: float) -> None:
         """A request ran ``handler`` itself, from ``started``
         (:func:`time.perf_counter`), because there was no result yet.
 
-        The result is kept in this process only: requests do not wait on
-        the share.
+        If the share let this process run it, the refresher's thread shares
+        the result: a request never waits on the share.
         """
         entry = self._entries.get(name)
         if entry is None or entry.handler is not handler:
             return
         if entry.result is None or entry.result.time < result.time:
             self._store(entry, result, publish=False)
+            entry.unpublished = entry.mine
         entry.due = max(entry.due, started + entry.interval)
         self._wake.set()
 
@@ -172,10 +223,13 @@ class Refresher:
         entry.result = result
         self.history.observe(entry.name, result.status["state"], result.time)
         if publish:
-            try:
-                self.share.publish(entry.name, entry.handler, result)
-            except Exception as exc:
-                self._failed("publish the result of", entry, exc)
+            self._publish(entry, result)
+
+    def _publish(self, entry: _Entry, result: Result) -> None:
+        try:
+            self.share.publish(entry.name, entry.handler, result)
+        except Exception as exc:
+            self._failed("publish the result of", entry, exc)
 
     # ------------------------------------------------------------ the thread
 
@@ -221,6 +275,9 @@ class Refresher:
         wake_at = now + 3600.0
         notify = self._wake.set
         for entry in list(self._entries.values()):
+            if entry.unpublished and entry.result is not None:
+                entry.unpublished = False
+                self._publish(entry, entry.result)
             if entry.run is not None:
                 outcome = runner.finish(entry.run, now)
                 if not isinstance(outcome, Result):
@@ -230,16 +287,16 @@ class Refresher:
                 self._store(entry, outcome, publish=True)
             if entry.due <= now:
                 entry.due = now + entry.interval
-                try:
-                    mine = self.share.claim(entry.name, entry.handler, entry.interval)
-                    found = None if mine else self.share.latest(entry.name, entry.handler)
-                except Exception as exc:
-                    self._failed("ask the share about", entry, exc)
-                    mine, found = True, None
-                if not mine:
+                entry.mine, found = self._ask(entry)
+                if not entry.mine:
                     if found is not None and (entry.result is None
                                               or entry.result.time < found.time):
                         self._store(entry, found, publish=False)
+                        # The next one is due an interval after this one.
+                        entry.due = now + max(found.time + entry.interval - time.time(),
+                                              entry.poll())
+                    else:
+                        entry.due = now + entry.poll()
                 else:
                     run = runner.start(entry.name, entry.handler, entry.timeout, notify)
                     if isinstance(run, Result):
