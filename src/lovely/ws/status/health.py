@@ -32,6 +32,7 @@ from .render.healthjson import (
     service_version,
     wants_health_json,
 )
+from .render.isolation import render_isolated
 from .render.kubernetes import (
     KUBERNETES_CONTENT_TYPE,
     NOT_FOUND_BODY,
@@ -211,11 +212,12 @@ def _respond(request: Any, app: AppStatus, checks: _Checks, details: bool,
     ``(passed, body)``."""
     if checks.as_json:
         state = checks.state()
-        body = render_health_json(checks.items, state, details,
-                                  service_version(app.version, request),
-                                  checks.times if details else None)
+        version = service_version(app.version, request)
+        body = render_isolated(lambda: render_health_json(
+            checks.items, state, details, version, checks.times if details else None),
+            app.evaluator)
         return _answer(request, 503 if state == RED else 200, HEALTH_JSON_CONTENT_TYPE, body)
-    passed, body = text()
+    passed, body = render_isolated(text, app.evaluator)
     return _answer(request, 200 if passed else 503, KUBERNETES_CONTENT_TYPE, body)
 
 

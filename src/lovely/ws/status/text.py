@@ -7,15 +7,66 @@ are hidden here, once, for every output.
 """
 from __future__ import annotations
 
+import contextvars
 import datetime
 import decimal
 import math
 import re
 import urllib.parse
+import uuid
 from collections.abc import Mapping
 from typing import Any, Iterable, List, Optional, Tuple
 
 __all__: List[str] = []
+
+# -- values whose text is their own code ---------------------------------------
+#
+# A detail's __str__, a label's __float__, a mapping's items() are the
+# application's code, and may block. A view renders in "plain only" mode
+# first (see render.isolation): where the text of a value would run its own
+# code, the functions below raise NotPlain instead, and the view renders
+# again on a status thread under a deadline; if that does not finish, in
+# "placeholder" mode, where such a value becomes a placeholder.
+
+#: The types whose text, number or JSON form is the interpreter's own code.
+PLAIN_TYPES = frozenset({
+    str, int, float, bool, type(None), complex, bytes, decimal.Decimal, uuid.UUID,
+    datetime.datetime, datetime.date, datetime.time, datetime.timedelta,
+})
+
+#: How values of other types are treated now: ``None`` (their code is
+#: called), :data:`RAISE` or :data:`PLACEHOLDER`.
+RAISE, PLACEHOLDER = "raise", "placeholder"
+_MODE: contextvars.ContextVar[Optional[str]] = contextvars.ContextVar(
+    "lovely.ws.status.text_mode", default=None)
+
+
+class NotPlain(BaseException):
+    """Making text of a value would run the value's own code (in
+    :data:`RAISE` mode). A :class:`BaseException`, so that no ``except
+    Exception`` on the way swallows it."""
+
+
+def set_mode(mode: Optional[str]) -> contextvars.Token[Optional[str]]:
+    """Treat values of other types than :data:`PLAIN_TYPES` as ``mode`` says,
+    until :func:`reset_mode` with the token returned."""
+    return _MODE.set(mode)
+
+
+def reset_mode(token: contextvars.Token[Optional[str]]) -> None:
+    _MODE.reset(token)
+
+
+def own_code(value: Any) -> Optional[str]:
+    """``None`` if the caller may run ``value``'s code (to make text or a
+    number of it); else the placeholder to use instead. Raises
+    :class:`NotPlain` in :data:`RAISE` mode."""
+    mode = _MODE.get()
+    if mode is None or type(value) in PLAIN_TYPES:
+        return None
+    if mode == RAISE:
+        raise NotPlain(value)
+    return f"<{type(value).__name__}: not rendered, its code did not return in time>"
 
 #: Longest detail a built-in check returns; driver messages can be pages long.
 MAX_DETAIL = 500
@@ -30,6 +81,9 @@ def to_text(value: Any) -> str:
     if isinstance(value, str):
         # The text itself: str() of a ``(str, Enum)`` member is its name.
         return str.__str__(value)
+    placeholder = own_code(value)
+    if placeholder is not None:
+        return placeholder
     try:
         return str(value)
     except Exception:
@@ -160,6 +214,10 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
 def json_default(value: Any) -> Any:
     """``json``'s ``default``: text for what JSON has no type for (dates
     and times ISO 8601, sets lists, exceptions ``"Class: message"``)."""
+    if type(value) not in PLAIN_TYPES and type(value) not in (set, frozenset, dict):
+        placeholder = own_code(value)
+        if placeholder is not None:
+            return placeholder
     if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
         return value.isoformat()
     if isinstance(value, decimal.Decimal):
@@ -194,6 +252,10 @@ def _plain_copy(value: Any, parents: Tuple[int, ...]) -> Any:
     inner = parents + (id(value),)
     if len(inner) > 100:
         return "<too deep>"
+    if type(value) not in (dict, list, tuple):  # their items are their own code
+        placeholder = own_code(value)
+        if placeholder is not None:
+            return placeholder
     try:
         if isinstance(value, Mapping):
             return {

@@ -42,7 +42,7 @@ import threading
 import time
 import weakref
 from operator import length_hint
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, TypeVar, Union, cast
 
 from pyramid.threadlocal import manager as threadlocal_manager
 
@@ -60,6 +60,8 @@ from .share import Result, Share
 __all__ = ["StatusEvaluator", "DEFAULT_TIMEOUT", "DEFAULT_MAX_WORKERS"]
 
 log = logging.getLogger("lovely.ws.status")
+
+T = TypeVar("T")
 
 DEFAULT_TIMEOUT = 5.0
 DEFAULT_MAX_WORKERS = 32
@@ -115,6 +117,7 @@ class StatusEvaluator:
         self._live.clear()
         self._failures.clear()
         self._starved = Throttle()
+        self._stuck = 0  # calls of call() still running past their deadline
 
     @property
     def pool(self) -> WorkerPool:
@@ -436,6 +439,37 @@ class StatusEvaluator:
             self.refresher.record(job.names[i], job.handlers[i], Result(
                 report.statuses[i], report.durations[i], report.timestamp), job.started)
 
+    # ------------------------------------------------------------ other code
+
+    def call(self, function: Callable[[], T], timeout: float) -> Optional[T]:
+        """What ``function()`` returns, called on a status thread: ``None``
+        if it did not return within ``timeout`` seconds (or raised).
+
+        While an earlier call is still running past its deadline, returns
+        ``None`` at once: code that hangs holds one thread, not one per
+        request.
+        """
+        if self._stuck:
+            return None
+        call = _Call(function)
+        if not self.pool.submit(call, force=True):
+            return None
+        if call.done.wait(timeout):
+            return cast(Optional[T], call.value)
+        with call.lock:
+            if call.done.is_set():
+                return cast(Optional[T], call.value)
+            call.abandoned = True
+            call.then = self._unstuck
+            with self._lock:
+                self._stuck += 1
+        self.pool.detach(1)
+        return None
+
+    def _unstuck(self) -> None:
+        with self._lock:
+            self._stuck -= 1
+
     # ------------------------------------------------------------ background runs
 
     def start(self, name: Any, handler: Any, timeout: float,
@@ -472,6 +506,32 @@ class StatusEvaluator:
         report = self._report(job)
         status = counted(self._states, job.names[0], job.handlers[0], report.statuses[0])
         return Result(status, report.durations[0], report.timestamp)
+
+
+class _Call:
+    """A call of :meth:`StatusEvaluator.call`: a pool task."""
+
+    __slots__ = ("function", "value", "done", "lock", "abandoned", "then")
+
+    def __init__(self, function: Callable[[], Any]) -> None:
+        self.function = function
+        self.value: Any = None
+        self.done = threading.Event()
+        self.lock = threading.Lock()
+        self.abandoned = False  # the caller gave up: the thread was detached
+        self.then: Optional[Callable[[], None]] = None
+
+    def __call__(self) -> bool:
+        try:
+            self.value = self.function()
+        except Exception:
+            log.exception("lovely.ws.status: rendering a status report failed")
+        with self.lock:
+            self.done.set()
+            abandoned, then = self.abandoned, self.then
+        if then is not None:
+            then()
+        return abandoned
 
 
 def _after_fork_of(ref: weakref.ReferenceType[StatusEvaluator]) -> None:

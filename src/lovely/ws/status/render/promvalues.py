@@ -5,7 +5,7 @@ import math
 import re
 from typing import Any, List
 
-from ..text import to_text
+from ..text import own_code, to_text
 
 __all__: List[str] = ["escape_label_value", "format_number"]
 
@@ -41,6 +41,8 @@ def format_number(value: Any) -> str:
             return int.__repr__(value)
         except ValueError:  # more digits than Python prints: beyond any float
             return "+Inf" if value > 0 else "-Inf"
+    if type(value) is not float and own_code(value) is not None:
+        return "NaN"  # its __float__ did not return in time
     try:
         number = float(value)
     except OverflowError:  # a number too large for a float (a huge Decimal)

@@ -1,0 +1,49 @@
+"""Rendering without letting the objects handlers returned hold a request:
+:func:`render_isolated`.
+
+A detail is any object, and its ``__str__`` (a label's ``__float__``) is
+the application's code, which may block as a handler may. The handler's
+deadline does not cover it: it runs when the view renders. So a view
+renders in three steps:
+
+1. in this thread, in "plain only" mode: the common case, where every
+   value is a string, number, date or the like, costs nothing more;
+2. where a value's text would run its own code: again, normally, on a
+   status thread, under the evaluator's ``timeout``;
+3. if that does not return in time (or a render is already stuck): in
+   this thread, with a placeholder for each such value.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, List, TypeVar
+
+from ..text import PLACEHOLDER, RAISE, NotPlain, reset_mode, set_mode
+
+__all__: List[str] = []
+
+T = TypeVar("T")
+
+
+def render_isolated(render: Callable[[], T], evaluator: Any) -> T:
+    """``render()``, which makes text of a report, without ever waiting
+    longer than the ``timeout`` of ``evaluator`` (a
+    :class:`~lovely.ws.status.evaluation.StatusEvaluator`) on the code of
+    the values in it."""
+    token = set_mode(RAISE)
+    try:
+        return render()
+    except NotPlain:
+        pass
+    finally:
+        reset_mode(token)
+    if evaluator.concurrent:
+        done = evaluator.call(render, evaluator.timeout)
+        if done is not None:
+            return done  # type: ignore[no-any-return]
+    else:  # handlers bound to the request's thread: their objects may be too
+        return render()
+    token = set_mode(PLACEHOLDER)
+    try:
+        return render()
+    finally:
+        reset_mode(token)
