@@ -29,6 +29,7 @@ from .settings import (
     as_bool,
     as_positive_int,
     as_seconds,
+    as_seconds_or_zero,
     as_text,
     seconds,
 )
@@ -186,6 +187,22 @@ SVCSTATUS_SETTINGS = [
         "``family`` (``svc_status_label{name, label}``), or ``1.0`` "
         "(``svc_status{name=\"<handler>_<label>\"}``, as 1.0 did).",
         "1.0",
+    ),
+    Setting(
+        "svcstatus.name",
+        as_text,
+        None,
+        "The app's name on the HTML page; empty: the name of the app's Pyramid "
+        "registry (its package). See :doc:`status-page`.",
+        "shop",
+    ),
+    Setting(
+        "svcstatus.html_refresh",
+        as_seconds_or_zero,
+        10.0,
+        "Seconds between reloads of the HTML page, rounded up to whole seconds; "
+        "``0``: it never reloads. See :doc:`status-page`.",
+        "30",
     ),
 ]
 

@@ -20,13 +20,12 @@ from .evaluation.report import StatusReport
 
 # 1.0 imported these here, and apps reach them through this module.
 from .handlers import STATUS_HANDLERS
-
-# Looked up here at each request: 1.0 apps' tests replace it on this module.
 from .render import (
     FORMATS,
     created_series,
     generate_latest,
     generate_latest_openmetrics,
+    html_context,
     html_policy,
     probe_up,
 )
@@ -36,6 +35,10 @@ from .render.healthjson import (
     service_version,
     wants_health_json,
 )
+from .render.html import render_page
+
+# Looked up here at each request: 1.0 apps' tests replace it on this module.
+from .render.isolation import render_isolated
 from .render.prometheus import render_chunks
 from .states import NUMERIC_VALUES, RED
 
@@ -188,10 +191,11 @@ def _no_group(request: Any, group: str) -> Any:
 def _health_json(request: Any, app: AppStatus, report: StatusReport, details: bool) -> Any:
     state = report.state
     changed = report.changed
-    body = render_health_json(
+    version = service_version(app.version, request)
+    body = render_isolated(lambda: render_health_json(
         zip(report.names, report.statuses, report.critical or repeat(True)),
-        state, details, service_version(app.version, request),
-        None if changed is None else dict(zip(report.names, changed)))
+        state, details, version,
+        None if changed is None else dict(zip(report.names, changed))), app.evaluator)
     response = request.response
     response.status = 503 if state == RED else 200
     response.headers["Content-Type"] = HEALTH_JSON_CONTENT_TYPE
@@ -243,13 +247,17 @@ def svc_status_view(request: Any) -> Any:
     if fmt.process_metrics:
         # Sent in pieces: for a thousand handlers, copying the text into
         # one body would cost more than writing it.
-        chunks = _exposition(report, app, fmt.name == "openmetrics")
+        chunks = render_isolated(
+            lambda: _exposition(report, app, fmt.name == "openmetrics"), app.evaluator)
         response.app_iter = chunks
         response.content_length = sum(map(len, chunks))
         return response
-    body = fmt.render(report)
     if fmt.name == "html":
+        context = html_context(app, registry, request)
+        body = render_isolated(lambda: render_page(report, context), app.evaluator)
         _add_headers(response, (("Content-Security-Policy", html_policy(body)),))
+    else:
+        body = render_isolated(lambda: fmt.render(report), app.evaluator)
     response.body = body.encode("utf-8", "backslashreplace")
     return response
 

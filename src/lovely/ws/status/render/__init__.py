@@ -4,7 +4,8 @@ The ``/svc_status`` view and ``pstatus`` both render with :data:`FORMATS`.
 The modules :mod:`.csv`, :mod:`.json`, :mod:`.prometheus` and :mod:`.html`
 hold the pure functions behind the formats: from ``(name, status)`` pairs
 to ``str``, never modifying a status. What the Prometheus formats append
-(``prometheus_client``'s registry, or its multiprocess sum) is here too.
+(``prometheus_client``'s registry, or its multiprocess sum) is here too,
+and what the HTML page shows besides the report (:func:`html_context`).
 """
 from __future__ import annotations
 
@@ -14,13 +15,26 @@ import hashlib
 import importlib
 import os
 import re
+import socket
 from typing import Any, Callable, Dict, NamedTuple, Optional
+
+from pyramid.registry import global_registry
 
 from ..evaluation.counts import multiproc_dir
 from ..evaluation.report import StatusReport
 from ..states import OK
 from .csv import CSV_CONTENT_TYPE, mark_non_critical, render_csv
-from .html import HTML_CONTENT_TYPE, render_html
+from .html import (
+    DEFAULT_REFRESH,
+    DRAINING,
+    HTML_CONTENT_TYPE,
+    OUT_OF_SERVICE,
+    PROBE_UNREACHABLE,
+    PageContext,
+    ProbeBanner,
+    render_page,
+    version_fields,
+)
 from .json import JSON_CONTENT_TYPE, render_json
 from .prometheus import OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, render_exposition
 
@@ -41,6 +55,7 @@ __all__ = [
     "created_series",
     "probe_up",
     "html_policy",
+    "html_context",
 ]
 
 #: True while the registry is rendered to be appended to ``/svc_status``'s
@@ -173,9 +188,40 @@ def _openmetrics(report: StatusReport) -> str:
 
 
 def _html(report: StatusReport) -> str:
-    return render_html(
-        report.sorted_items(), dict(zip(report.names, report.durations)), report.timestamp,
-        report.non_critical,
+    return render_page(report)
+
+
+def html_context(app: Any, registry: Any = None, request: Any = None) -> PageContext:
+    """What the HTML page of ``app`` (an ``AppStatus``) shows besides the
+    report: the app's name (``svcstatus.name``, else the registry's name),
+    this host, the version (only with a ``request`` to ask the version
+    source with), the probe's banner, and ``svcstatus.html_refresh``."""
+    settings = app.settings
+    name = settings.get("svcstatus.name")
+    # Pyramid's global registry (a view called without an app) names no app.
+    if name is None and registry is not None and registry is not global_registry:
+        name = getattr(registry, "__name__", None) or None
+    version = None
+    if request is not None and app.version is not None:
+        try:
+            version = version_fields(app.version(request))
+        except Exception:  # /__version__ tells why
+            version = None
+    probe = None
+    read = app.probe_text
+    if read is not None:
+        try:
+            text = read()
+        except Exception:  # the store cannot be reached: the probe answers 503
+            probe = ProbeBanner(PROBE_UNREACHABLE)
+        else:
+            if text != OK:
+                drainer = app.drainer
+                draining = drainer is not None and drainer.draining
+                probe = ProbeBanner(DRAINING if draining else OUT_OF_SERVICE, text)
+    return PageContext(
+        name=name, host=socket.gethostname(), version=version, probe=probe,
+        refresh=settings.get("svcstatus.html_refresh", DEFAULT_REFRESH),
     )
 
 
