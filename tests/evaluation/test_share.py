@@ -308,7 +308,7 @@ def test_one_process_of_the_fleet_holds_the_lease(redis_server):
     assert (found.status, found.source) == ({"state": OK, "detail": "fine"}, ME)
     client = redis.Redis.from_url(redis_server.url)
     assert client.get("t:runner:db") == ME.encode()
-    assert 0 < client.pttl("t:runner:db") <= 2000  # the interval, and as long again
+    assert 0 < client.pttl("t:runner:db") <= 2500  # two intervals and the timeout
     mine.release("db")
     assert client.get("t:runner:db") is None
     assert other.claim("db", handler, 1.0)

@@ -78,9 +78,10 @@ class RedisShare:
     def claim(self, name: Any, handler: Any, interval: float) -> bool:
         if process_local(handler):
             return True
-        # The lease outlasts the interval by the timeout: a runner that
-        # renews it a little late keeps it.
-        lease = interval + max(self.timeout, interval)
+        # The runner renews its lease every interval; one more interval
+        # (and the Redis timeout) lets a runner that is late by up to that
+        # much keep it.
+        lease = 2 * interval + self.timeout
         mine = bool(self._claim(keys=[self._key(name, "runner")],
                                 args=[this_process(), max(int(lease * 1000), 1)]))
         if mine:
