@@ -218,9 +218,12 @@ def svc_status_view(request: Any) -> Any:
     the request to see details, each handler shows its state only.
     """
     matchdict = request.matchdict or {}
-    headers = request.headers
-    # ``or``: a test's DummyRequest may carry a plain, case-sensitive dict.
-    accept = headers.get("accept") or headers.get("Accept")
+    environ = getattr(request, "environ", None)
+    if environ:
+        accept = environ.get("HTTP_ACCEPT")
+    else:  # a test's DummyRequest may carry a plain, case-sensitive dict
+        headers = request.headers
+        accept = headers.get("accept") or headers.get("Accept")
     extension = matchdict.get("type", "")
     health = (extension not in (".html", ".prometheus")
               and wants_health_json(accept, "application/json", "text/csv"))

@@ -175,7 +175,7 @@ class StatusEvaluator:
         job.loop = self.loop
         with self._lock:
             job.timed = durations or options is not None or bool(self._states)
-            plan = self._plan(job, options, complete)
+            plan = self._plan(job, options, complete, durations)
             live = self.concurrent and bool(job.walkers or plan.shared)
             if live:
                 self._live[job] = None
@@ -215,8 +215,10 @@ class StatusEvaluator:
         return [default if o.timeout is None else o.timeout for o in options]
 
     def _plan(self, job: Job, options: Optional[Sequence[HandlerOptions]],
-              complete: bool) -> Plan:
-        """Fill in what needs no run, share what runs elsewhere, queue the rest."""
+              complete: bool, origins: bool) -> Plan:
+        """Fill in what needs no run, share what runs elsewhere, queue the rest;
+        with ``origins``, say where each result that needs no run comes from
+        (only the timed formats show it)."""
         plan = Plan()
         states = self._states
         interval = self.interval if self.concurrent else None
@@ -249,7 +251,8 @@ class StatusEvaluator:
                             statuses[i] = stale(result, every, timeout, wall)
                             kind = STALE
                         job.durations[i] = result.duration
-                        plan.origins[i] = Origin(kind, result.time, result.source)
+                        if origins:
+                            plan.origins[i] = Origin(kind, result.time, result.source)
                         continue
                     plan.background.append(i)
                 elif opts.ttl is not None or opts.failure_ttl is not None:
@@ -257,7 +260,8 @@ class StatusEvaluator:
                     if state is not None and state.cached is not None and state.expires > now:
                         statuses[i] = state.cached
                         job.durations[i] = state.cached_duration
-                        plan.origins[i] = Origin(CACHED, state.cached_time)
+                        if origins:
+                            plan.origins[i] = Origin(CACHED, state.cached_time)
                         del plan.ttls[i]
                         continue
                 counts = state is not None and state.streak is not None
