@@ -112,6 +112,8 @@ def test_pserve_serves_the_demo_ini(tmp_path):
 
         status, body = get("/svc_status")
         assert status == 200 and "database\tOK" in body
+        page = get("/svc_status.html")[1]
+        assert "<h1>lovely-ws-status demo <span" in page
         assert get("/svc_status.prometheus")[0] == 200
         assert get("/probe_status") == (200, "OK")
         assert json.loads(get("/__version__")[1])["build"] == "local"
