@@ -99,8 +99,8 @@ def test_name_host_and_version_at_the_top():
             '<div class="version"><dt>Version</dt><dd>2.1.0</dd></div>'
             '<div class="commit"><dt>Commit</dt><dd>abc123</dd></div></dl>\n'
             '<p class="summary">1 OK</p>\n</header>\n<table>') in page
-    # the title stays the state: what a tab shows
-    assert "<title>OK - service status</title>" in page
+    # a tab shows the state first, then which app where
+    assert "<title>OK - shop on web-1 - service status</title>" in page
 
 
 def test_without_context_the_host_is_this_one_and_there_is_nothing_else():

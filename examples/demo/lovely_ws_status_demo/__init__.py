@@ -98,7 +98,7 @@ HOME = """<!DOCTYPE html>
     <a href="/livez?verbose">/livez</a> (<code>queue-worker</code>: what a restart fixes),
     <a href="/readyz?verbose">/readyz</a> (everything the app needs to serve; the
     probe's switch too), <a href="/startupz?verbose">/startupz</a>
-    (<code>migrations</code> and <code>database</code>);
+    (<code>migrations</code>, every handler without a group, and the probe's switch);
     <a href="/readyz/database">/readyz/database</a> checks one handler.
     <code>upstream</code> is not critical: its RED leaves <code>/readyz</code> at 200.
     <a href="/svc_status.html?group=liveness">/svc_status.html?group=liveness</a>

@@ -136,7 +136,7 @@ _HEAD = """<!DOCTYPE html>
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-{refresh}<title>{overall} - service status</title>
+{refresh}<title>{overall} - {where}service status</title>
 <style>{style}</style>
 </head>
 <body>
@@ -352,8 +352,10 @@ def _page(rows: List[_Row], timestamp: float, context: Optional[PageContext],
         # no script, so the policy can forbid every script)
         refresh = f'<meta http-equiv="refresh" content="{every}">\n'
         reload = f"; reloads every {_span(every)}"
+    # A tab shows the start of the title: the state, then which app where.
+    where = " on ".join(_text(part) for part in (context.name, context.host) if part)
     page = [_HEAD.format(
-        refresh=refresh, overall=overall, style=style,
+        refresh=refresh, overall=overall, style=style, where=f"{where} - " if where else "",
         title=_text(context.name) if context.name else "Service status",
         facts=_facts(context), summary=_summary(states), banner=_banner(context.probe),
     )]
