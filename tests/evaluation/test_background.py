@@ -42,7 +42,7 @@ class Stuck:
         self.entered = threading.Event()
         self.release = threading.Event()
 
-    def claim(self, name, handler, interval):
+    def claim(self, name, handler, interval, timeout):
         return True
 
     def publish(self, name, handler, result):

@@ -12,7 +12,7 @@ import pytest
 from lovely.ws.status import OK, RED, addStatusHandler
 from lovely.ws.status.handlers import HandlerOptions
 
-from ..helpers import PATIENCE, app_status, fixed, wait_until
+from ..helpers import PATIENCE, app_status, fixed, in_thread, wait_until
 from ..servers import run_in_child
 
 
@@ -89,3 +89,41 @@ def test_a_child_starts_with_a_fresh_pool_and_lock(hung):
                      evaluator._lock.locked()))
 
     assert run_in_child(child) == repr(([], True, False))
+
+
+# --- StatusEvaluator.call -------------------------------------------------------
+
+
+def test_a_call_that_raises_system_exit_leaves_the_way_free():
+    import sys
+
+    from lovely.ws.status.evaluation import StatusEvaluator
+
+    evaluator = StatusEvaluator()
+    assert evaluator.call(lambda: sys.exit(3), PATIENCE) is None
+    assert evaluator.call(lambda: "next", PATIENCE) == "next"
+
+
+def test_calls_at_once_are_bounded():
+    import threading
+
+    from lovely.ws.status.evaluation import StatusEvaluator
+    from lovely.ws.status.evaluation.evaluator import MAX_CALLS
+
+    evaluator = StatusEvaluator()
+    release = threading.Event()
+    entered = []
+    threads = []
+    try:
+        for _ in range(MAX_CALLS):
+            thread, _result = in_thread(evaluator.call, lambda: entered.append(1)
+                                        or release.wait(PATIENCE), PATIENCE)
+            threads.append(thread)
+        wait_until(lambda: len(entered) == MAX_CALLS, "every call running")
+        # No thread more for code that may hang: the next call is refused.
+        assert evaluator.call(lambda: "more", PATIENCE) is None
+    finally:
+        release.set()
+    for thread in threads:
+        thread.join(PATIENCE)
+    assert evaluator.call(lambda: "again", PATIENCE) == "again"

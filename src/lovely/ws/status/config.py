@@ -8,7 +8,6 @@ with the app, and gives the app an evaluator made from the settings.
 from __future__ import annotations
 
 import inspect
-import os
 from typing import Any, Callable, Dict, Mapping, NamedTuple, Optional, Union
 from urllib.parse import unquote, urlsplit
 
@@ -17,7 +16,7 @@ from pyramid.exceptions import ConfigurationError
 from .appstatus import get_app_status
 from .details import ALWAYS, as_show_details
 from .evaluation import DEFAULT_MAX_WORKERS, DEFAULT_TIMEOUT, StatusEvaluator
-from .evaluation.fileshare import FileShare
+from .evaluation.fileshare import FileShare, check_directory
 from .evaluation.redisshare import DEFAULT_SHARE_KEY, DEFAULT_SHARE_TIMEOUT, RedisShare
 from .evaluation.share import Share
 from .handlers import OPTION_NAMES, handler_options
@@ -71,9 +70,10 @@ class ShareSpec(NamedTuple):
     timeout: float = DEFAULT_SHARE_TIMEOUT
 
     def open(self, app_name: str) -> Share:
-        """The share; Redis keys of an app are named after it by default."""
+        """The share; its files and (by default) its Redis keys are named
+        after ``app_name``."""
         if self.kind == "file":
-            return FileShare(self.where)
+            return FileShare(self.where, app_name)
         prefix = self.prefix or f"{DEFAULT_SHARE_KEY}:{app_name}"
         return RedisShare(self.where, prefix, self.timeout)
 
@@ -91,10 +91,10 @@ def as_share(value: Any) -> Optional[ShareSpec]:
         if parts.netloc not in ("", "localhost") or parts.query or parts.fragment or (
                 not path.startswith("/")) or "\x00" in path:
             raise ValueError(f"{text!r}: expected file:///absolute/path/of/a/directory")
-        if not os.path.isdir(path):
-            raise ValueError(f"{text!r}: {path} is not a directory")
-        if not os.access(path, os.W_OK | os.X_OK):
-            raise ValueError(f"{text!r}: this process cannot write in {path}")
+        try:
+            check_directory(path)
+        except ValueError as exc:
+            raise ValueError(f"{text!r}: {exc}") from None
         return ShareSpec("file", path)
     if scheme in ("redis", "rediss", "unix"):
         url, key, timeout = parse_redis_url(text, "", DEFAULT_SHARE_TIMEOUT)

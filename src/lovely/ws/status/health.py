@@ -24,6 +24,7 @@ from pyramid.security import NO_PERMISSION_REQUIRED
 
 from .appstatus import AppStatus, get_app_status
 from .details import NEVER, as_show_details, details_allowed
+from .evaluation.isolation import isolated
 from .evaluation.report import counted_state
 from .probe.settings import as_route_path
 from .render.healthjson import (
@@ -32,7 +33,6 @@ from .render.healthjson import (
     service_version,
     wants_health_json,
 )
-from .render.isolation import render_isolated
 from .render.kubernetes import (
     KUBERNETES_CONTENT_TYPE,
     NOT_FOUND_BODY,
@@ -213,11 +213,11 @@ def _respond(request: Any, app: AppStatus, checks: _Checks, details: bool,
     if checks.as_json:
         state = checks.state()
         version = service_version(app.version, request)
-        body = render_isolated(lambda: render_health_json(
+        body = isolated(lambda: render_health_json(
             checks.items, state, details, version, checks.times if details else None),
             app.evaluator)
         return _answer(request, 503 if state == RED else 200, HEALTH_JSON_CONTENT_TYPE, body)
-    passed, body = render_isolated(text, app.evaluator)
+    passed, body = isolated(text, app.evaluator)
     return _answer(request, 200 if passed else 503, KUBERNETES_CONTENT_TYPE, body)
 
 

@@ -16,10 +16,14 @@ from webob.acceptparse import AcceptValidHeader, create_accept_header
 
 from .appstatus import AppStatus, get_app_status
 from .details import ALWAYS, details_allowed
+from .evaluation.isolation import isolated
 from .evaluation.report import StatusReport
 
 # 1.0 imported these here, and apps reach them through this module.
 from .handlers import STATUS_HANDLERS
+
+# generate_latest is looked up here at each request: 1.0 apps' tests
+# replace it on this module.
 from .render import (
     FORMATS,
     created_series,
@@ -36,9 +40,6 @@ from .render.healthjson import (
     wants_health_json,
 )
 from .render.html import render_page
-
-# Looked up here at each request: 1.0 apps' tests replace it on this module.
-from .render.isolation import render_isolated
 from .render.prometheus import render_chunks
 from .states import NUMERIC_VALUES, RED
 
@@ -192,7 +193,7 @@ def _health_json(request: Any, app: AppStatus, report: StatusReport, details: bo
     state = report.state
     changed = report.changed
     version = service_version(app.version, request)
-    body = render_isolated(lambda: render_health_json(
+    body = isolated(lambda: render_health_json(
         zip(report.names, report.statuses, report.critical or repeat(True)),
         state, details, version,
         None if changed is None else dict(zip(report.names, changed))), app.evaluator)
@@ -250,17 +251,17 @@ def svc_status_view(request: Any) -> Any:
     if fmt.process_metrics:
         # Sent in pieces: for a thousand handlers, copying the text into
         # one body would cost more than writing it.
-        chunks = render_isolated(
+        chunks = isolated(
             lambda: _exposition(report, app, fmt.name == "openmetrics"), app.evaluator)
         response.app_iter = chunks
         response.content_length = sum(map(len, chunks))
         return response
     if fmt.name == "html":
         context = html_context(app, registry, request)
-        body = render_isolated(lambda: render_page(report, context), app.evaluator)
+        body = isolated(lambda: render_page(report, context), app.evaluator)
         _add_headers(response, (("Content-Security-Policy", html_policy(body)),))
     else:
-        body = render_isolated(lambda: fmt.render(report), app.evaluator)
+        body = isolated(lambda: fmt.render(report), app.evaluator)
     response.body = body.encode("utf-8", "backslashreplace")
     return response
 

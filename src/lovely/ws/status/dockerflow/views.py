@@ -11,10 +11,10 @@ from typing import AbstractSet, Any, Callable, Dict, List, Optional, Sequence, T
 
 from ..appstatus import get_app_status
 from ..details import ALWAYS, details_allowed
+from ..evaluation.isolation import isolated
 from ..probe.store import OK as PROBE_OK
 from ..probe.store import StoreUnavailable
 from ..probestatus import read_probe
-from ..render.isolation import render_isolated
 from ..render.json import JSON_CONTENT_TYPE, render_json
 from ..states import OK, RED, YELLOW
 from ..text import to_text
@@ -335,7 +335,7 @@ def heartbeat_view(request: Any) -> Any:
     failed = level >= LEVEL_ERROR
     code = settings.get("dockerflow.heartbeat_failed_status", 500) if failed else 200
     data = {"status": level_to_text(level), "checks": checks, "details": details}
-    body = render_isolated(lambda: _encode(data), get_app_status(registry).evaluator)
+    body = isolated(lambda: _encode(data), get_app_status(registry).evaluator)
     response = _json_response(request, body, code)
     notify = getattr(registry, "notify", None)
     if notify is not None:

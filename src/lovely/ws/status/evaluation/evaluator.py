@@ -53,7 +53,7 @@ from .history import History
 from .job import PENDING, SHARED, SKIPPED, SLOW_SECONDS, Job, Plan, Shared, timed_out
 from .memory import HandlerState, counted, learn, remembered
 from .pool import WorkerPool
-from .refresher import Refresher, stale
+from .refresher import Refresher, fresh, stale
 from .report import BACKGROUND, CACHED, FROM_SHARE, STALE, Origin, StatusReport
 from .share import Result, Share
 
@@ -70,6 +70,8 @@ DEFAULT_MAX_WORKERS = 32
 FIRST_TICK_SECONDS = 0.001
 #: The longest pause between two looks at the job.
 MAX_TICK_SECONDS = 0.05
+#: Most calls of :meth:`StatusEvaluator.call` at once (see there).
+MAX_CALLS = 4
 
 
 class StatusEvaluator:
@@ -117,7 +119,8 @@ class StatusEvaluator:
         self._live.clear()
         self._failures.clear()
         self._starved = Throttle()
-        self._stuck = 0  # calls of call() still running past their deadline
+        self._calls = 0  # calls of call() running
+        self._stuck = 0  # of which running past their deadline
 
     @property
     def pool(self) -> WorkerPool:
@@ -244,7 +247,7 @@ class StatusEvaluator:
                     timeout = job.timeouts[i]
                     result = latest(name, handler, every, timeout)
                     if result is not None:
-                        if wall - result.time <= every + timeout:
+                        if fresh(result, every, timeout, wall):
                             statuses[i] = result.status
                             kind = BACKGROUND if result.source is None else FROM_SHARE
                         else:
@@ -449,14 +452,17 @@ class StatusEvaluator:
         """What ``function()`` returns, called on a status thread: ``None``
         if it did not return within ``timeout`` seconds (or raised).
 
-        While an earlier call is still running past its deadline, returns
-        ``None`` at once: code that hangs holds one thread, not one per
-        request.
+        Returns ``None`` at once while :data:`MAX_CALLS` calls are running,
+        or one is running past its deadline: code that hangs holds a few
+        threads at most, not one per request.
         """
-        if self._stuck:
-            return None
-        call = _Call(function)
+        with self._lock:
+            if self._calls >= MAX_CALLS or self._stuck:
+                return None
+            self._calls += 1
+        call = _Call(function, self._ended)
         if not self.pool.submit(call, force=True):
+            call.end()
             return None
         if call.done.wait(timeout):
             return cast(Optional[T], call.value)
@@ -464,15 +470,16 @@ class StatusEvaluator:
             if call.done.is_set():
                 return cast(Optional[T], call.value)
             call.abandoned = True
-            call.then = self._unstuck
             with self._lock:
                 self._stuck += 1
         self.pool.detach(1)
         return None
 
-    def _unstuck(self) -> None:
+    def _ended(self, abandoned: bool) -> None:
         with self._lock:
-            self._stuck -= 1
+            self._calls -= 1
+            if abandoned:
+                self._stuck -= 1
 
     # ------------------------------------------------------------ background runs
 
@@ -515,26 +522,29 @@ class StatusEvaluator:
 class _Call:
     """A call of :meth:`StatusEvaluator.call`: a pool task."""
 
-    __slots__ = ("function", "value", "done", "lock", "abandoned", "then")
+    __slots__ = ("function", "value", "done", "lock", "abandoned", "ended")
 
-    def __init__(self, function: Callable[[], Any]) -> None:
+    def __init__(self, function: Callable[[], Any],
+                 ended: Callable[[bool], None]) -> None:
         self.function = function
         self.value: Any = None
         self.done = threading.Event()
         self.lock = threading.Lock()
         self.abandoned = False  # the caller gave up: the thread was detached
-        self.then: Optional[Callable[[], None]] = None
+        self.ended = ended  # told once, whether the caller gave up
 
     def __call__(self) -> bool:
         try:
             self.value = self.function()
-        except Exception:
-            log.exception("lovely.ws.status: rendering a status report failed")
+        except BaseException:  # noqa: B036 - SystemExit from a __str__ is no reason to hang
+            log.exception("lovely.ws.status: making text of a status failed")
+        return self.end()
+
+    def end(self) -> bool:
         with self.lock:
             self.done.set()
-            abandoned, then = self.abandoned, self.then
-        if then is not None:
-            then()
+            abandoned = self.abandoned
+        self.ended(abandoned)
         return abandoned
 
 

@@ -5,7 +5,9 @@ file:///DIRECTORY``).
 Per handler the directory holds a lock file and a result file. The process
 that gets the lock (``flock``) keeps it while it lives and runs the
 handler; when it dies, the kernel drops the lock and the next process to
-look (within one interval) takes over.
+look (within one interval) takes over. Both files are the app user's own
+(mode 0600) and are never opened through a symbolic link, so another user
+of the host can neither hold a lock nor plant a result.
 """
 from __future__ import annotations
 
@@ -13,8 +15,10 @@ import fcntl
 import hashlib
 import os
 import re
+import stat
 import tempfile
 import threading
+import weakref
 from typing import Any, Dict, List, Optional
 
 from .share import (
@@ -31,30 +35,54 @@ __all__: List[str] = []
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
 
-def file_key(name: Any) -> str:
-    """The start of the file names of handler ``name``: readable, and unique
-    by a hash of the whole name (names may hold any character)."""
-    digest = hashlib.sha256(repr(name).encode("utf-8", "backslashreplace")).hexdigest()[:16]
+def file_key(name: Any, app: str = "") -> str:
+    """The start of the file names of handler ``name`` of ``app``: readable,
+    and unique by a hash of both (names may hold any character)."""
+    digest = hashlib.sha256(repr((app, name)).encode("utf-8", "backslashreplace"))
     # No leading dot: the temporary files are the hidden ones.
     readable = _UNSAFE.sub("_", str(name))[:64].lstrip(".")
-    return f"{readable}-{digest}"
+    return f"{readable}-{digest.hexdigest()[:16]}"
+
+
+def check_directory(path: str) -> None:
+    """:class:`ValueError` unless ``path`` is a directory of this process's
+    user that no other user may write (a lock file there could be held,
+    and a result planted, by anybody who can)."""
+    try:
+        info = os.stat(path)
+    except OSError as exc:
+        raise ValueError(f"{path} cannot be used: {exc.strerror}") from None
+    if not stat.S_ISDIR(info.st_mode):
+        raise ValueError(f"{path} is not a directory")
+    if info.st_uid != os.geteuid():
+        raise ValueError(f"{path} belongs to another user (uid {info.st_uid}); "
+                         "make a directory of the app's own")
+    if info.st_mode & 0o022:
+        raise ValueError(f"{path} may be written by other users (mode "
+                         f"{stat.S_IMODE(info.st_mode):o}); chmod go-w, or make a "
+                         "directory of the app's own")
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise ValueError(f"this process cannot write in {path}")
 
 
 class FileShare:
     """Shares background runs between the processes of one host.
 
-    :param directory: an existing directory that every worker may write,
-        one per app (handler names are its file names).
+    :param directory: an existing directory of the app's user that no other
+        user may write (see :func:`check_directory`).
+    :param app: what tells apart the files of apps that share the directory.
     """
 
-    def __init__(self, directory: str) -> None:
+    def __init__(self, directory: str, app: str = "") -> None:
         self.directory = directory
-        self._lock = threading.Lock()
+        self.app = app
         self._held: Dict[str, int] = {}  # file key -> descriptor holding its lock
-        self._pid = os.getpid()
-
-    def _path(self, name: Any, suffix: str) -> str:
-        return os.path.join(self.directory, file_key(name) + suffix)
+        self._after_fork()
+        if hasattr(os, "register_at_fork"):
+            # At once, in the child: a forked child that never looks at the
+            # share must not keep the parent's locks after the parent dies.
+            ref = weakref.ref(self)
+            os.register_at_fork(after_in_child=lambda: _in_child(ref))
 
     def _after_fork(self) -> None:
         # The child's copies of the parent's descriptors hold the parent's
@@ -65,19 +93,20 @@ class FileShare:
             except OSError:
                 pass
         self._held = {}
-        self._pid = os.getpid()
+        self._lock = threading.Lock()
 
-    def claim(self, name: Any, handler: Any, interval: float) -> bool:
+    def _path(self, name: Any, suffix: str) -> str:
+        return os.path.join(self.directory, file_key(name, self.app) + suffix)
+
+    def claim(self, name: Any, handler: Any, interval: float, timeout: float) -> bool:
         if process_local(handler):
             return True
+        key = file_key(name, self.app)
         with self._lock:
-            if self._pid != os.getpid():
-                self._after_fork()
-            key = file_key(name)
             if key in self._held:
                 return True
-            fd = os.open(self._path(name, ".lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC,
-                         0o666)
+            fd = os.open(self._path(name, ".lock"),
+                         os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -93,13 +122,12 @@ class FileShare:
         if process_local(handler):
             return
         data = encode_result(result, this_process())
-        # Written aside and renamed: a reader sees the old result or the
-        # new one, never half of one.
+        # Written aside (mode 0600) and renamed: a reader sees the old
+        # result or the new one, never half of one.
         fd, temporary = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=self.directory)
         try:
             with os.fdopen(fd, "wb") as file:
                 file.write(data)
-            os.chmod(temporary, 0o644)
             os.replace(temporary, self._path(name, ".json"))
         except BaseException:
             try:
@@ -112,17 +140,19 @@ class FileShare:
         if process_local(handler):
             return None
         try:
-            with open(self._path(name, ".json"), "rb") as file:
-                data = file.read(MAX_RESULT_BYTES + 1)
+            fd = os.open(self._path(name, ".json"),
+                         os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK)
         except FileNotFoundError:
             return None
+        with os.fdopen(fd, "rb") as file:
+            if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+                raise ValueError("the shared result is no regular file")
+            data = file.read(MAX_RESULT_BYTES + 1)
         return decode_result(data)
 
     def release(self, name: Any) -> None:
         with self._lock:
-            if self._pid != os.getpid():
-                self._after_fork()
-            fd = self._held.pop(file_key(name), None)
+            fd = self._held.pop(file_key(name, self.app), None)
         if fd is not None:
             os.close(fd)  # and with it the lock
 
@@ -130,10 +160,8 @@ class FileShare:
         """Give up every lock this process holds."""
         with self._lock:
             held, self._held = self._held, {}
-            mine = self._pid == os.getpid()
-        if mine:
-            for fd in held.values():
-                os.close(fd)
+        for fd in held.values():
+            os.close(fd)
 
     def __del__(self) -> None:
         try:
@@ -143,3 +171,9 @@ class FileShare:
 
     def __repr__(self) -> str:
         return f"<FileShare {self.directory!r}>"
+
+
+def _in_child(ref: weakref.ReferenceType[FileShare]) -> None:
+    share = ref()
+    if share is not None:
+        share._after_fork()

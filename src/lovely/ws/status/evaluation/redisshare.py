@@ -1,12 +1,12 @@
 """:class:`RedisShare`: each background handler runs in one process of the
-fleet; the others read its result from Redis (``svcstatus.share =
-redis://HOST:PORT/DB``).
+fleet per interval; the others read its result from Redis
+(``svcstatus.share = redis://HOST:PORT/DB``).
 
 Per handler there are two keys under a prefix: a lease, which names the
-process that runs the handler and expires unless that process renews it
-(each interval), and the latest result. When the runner dies its lease
-runs out, after ``interval + timeout``, and the next process to look
-takes over.
+process that runs the handler and lasts one interval (or the handler's
+timeout, if longer), and the latest result. The process holding the lease
+renews it when the handler is due again; when it dies, or is late, the
+lease runs out and the next process to look takes the next run.
 """
 from __future__ import annotations
 
@@ -75,13 +75,13 @@ class RedisShare:
     def _key(self, name: Any, kind: str) -> str:
         return f"{self.prefix}:{kind}:{name}"
 
-    def claim(self, name: Any, handler: Any, interval: float) -> bool:
+    def claim(self, name: Any, handler: Any, interval: float, timeout: float) -> bool:
         if process_local(handler):
             return True
-        # The runner renews its lease every interval; one more interval
-        # (and the Redis timeout) lets a runner that is late by up to that
-        # much keep it.
-        lease = 2 * interval + self.timeout
+        # Until the handler is due again, and at least until the run's
+        # deadline: never two runs at once, and a dead runner's lease is
+        # gone before its last result is stale (interval + timeout).
+        lease = max(interval, timeout)
         mine = bool(self._claim(keys=[self._key(name, "runner")],
                                 args=[this_process(), max(int(lease * 1000), 1)]))
         if mine:

@@ -31,11 +31,14 @@ from typing import (
     Protocol,
     Tuple,
     Union,
+    cast,
 )
 
 from ..states import RED
+from ..text import json_plain
 from ..throttle import Throttle
 from .history import History
+from .isolation import isolated
 from .share import LocalShare, Result, Share
 
 __all__: List[str] = []
@@ -60,22 +63,31 @@ class Runner(Protocol):
         """The result of ``run`` once it ended or missed its deadline, else
         the :func:`time.perf_counter` time to look again."""
 
+    def call(self, function: Callable[[], Any], timeout: float) -> Any:
+        """What ``function()`` returns, called on a status thread, or
+        ``None`` if it does not return within ``timeout`` seconds."""
+
+
+def fresh(result: Result, interval: float, timeout: float, now: float) -> bool:
+    """Whether ``result`` may still be reported at ``now`` (seconds since the
+    epoch): until it is older than ``interval + timeout`` (the refresher, or
+    the process that shares it, is stuck or dead)."""
+    return now - result.time <= interval + timeout
+
 
 def stale(result: Result, interval: float, timeout: float, now: float) -> Mapping[str, Any]:
-    """What to report of ``result`` at ``now`` (seconds since the epoch):
-    its status, or RED "stale" once it is older than ``interval + timeout``
-    (the refresher is stuck, or dead)."""
-    age = now - result.time
-    if age <= interval + timeout:
+    """What to report of ``result`` at ``now``: its status while it is
+    :func:`fresh`, else RED "stale"."""
+    if fresh(result, interval, timeout, now):
         return result.status
-    return {"state": RED, "detail": f"stale: last result {age:.1f} s ago"}
+    return {"state": RED, "detail": f"stale: last result {now - result.time:.1f} s ago"}
 
 
 class _Entry:
     """A handler the refresher runs."""
 
     __slots__ = ("name", "handler", "interval", "timeout", "due", "run", "result", "mine",
-                 "unpublished")
+                 "unpublished", "seen")
 
     def __init__(self, name: Any, handler: Any, interval: float, timeout: float) -> None:
         self.name = name
@@ -85,14 +97,15 @@ class _Entry:
         self.due = 0.0  # time.perf_counter() of the next run, or look at the share
         self.run: Any = None  # the run in flight
         self.result: Optional[Result] = None
-        self.mine = True  # the share lets this process run it
+        self.mine = False  # the share let this process run it, this interval
         self.unpublished = False  # a request ran it: the thread is to share the result
+        self.seen: Any = None  # (source, time) of the last result read from the share
 
     def poll(self) -> float:
         """Seconds between looks at the share while the next result of
         another process is due: small enough for a reader never to hold a
-        result long past its interval."""
-        return max(min(self.interval, self.timeout) / 4, 0.01)
+        result long past its interval, large enough to cost a share little."""
+        return max(min(self.interval, self.timeout) / 4, 0.05)
 
 
 class Refresher:
@@ -145,36 +158,38 @@ class Refresher:
             entry = self._want(name, handler, interval, timeout)
         result = entry.result
         if result is None:
-            result = self._first(entry)
+            # The request runs it (a share is only asked on this thread: a
+            # request never waits on it); its result is shared if the next
+            # look at the share finds this process the runner.
+            entry.due = max(entry.due, time.perf_counter() + interval)
         if self._thread is None:
             self._start()
         return result
 
-    def _first(self, entry: _Entry) -> Optional[Result]:
-        """No result yet: one another process shared, if it is fresh;
-        ``None`` if the request is to run the handler itself."""
-        if not isinstance(self.share, LocalShare):
-            entry.mine, found = self._ask(entry)
-            if found is not None and not self._is_stale(found, entry):
-                self._store(entry, found, publish=False)
-                return found
-        entry.due = max(entry.due, time.perf_counter() + entry.interval)
-        return None
-
-    @staticmethod
-    def _is_stale(result: Result, entry: _Entry) -> bool:
-        return time.time() - result.time > entry.interval + entry.timeout
-
     def _ask(self, entry: _Entry) -> Tuple[bool, Optional[Result]]:
         """Whether this process runs ``entry`` now, else the latest result
-        another one shared. A share that fails leaves the run to this process."""
+        another one shared. Sets :attr:`_Entry.mine`. A share that fails
+        leaves the run to this process, which then keeps its result to itself."""
+        entry.mine = False
         try:
-            if self.share.claim(entry.name, entry.handler, entry.interval):
+            if self.share.claim(entry.name, entry.handler, entry.interval, entry.timeout):
+                entry.mine = True
                 return True, None
             return False, self.share.latest(entry.name, entry.handler)
         except Exception as exc:
             self._failed("ask the share about", entry, exc)
             return True, None
+
+    def _take(self, entry: _Entry, found: Result) -> bool:
+        """Keep ``found``, another process's result, if it is another one
+        than the last one taken; ``True`` if so. Its time is judged by this
+        process's clock: one from the future counts from now."""
+        seen = (found.source, found.time)
+        if entry.seen == seen:
+            return False
+        entry.seen = seen
+        self._store(entry, found._replace(time=min(found.time, time.time())), publish=False)
+        return True
 
     def _want(self, name: Any, handler: Any, interval: float, timeout: float) -> _Entry:
         with self._lock:
@@ -226,8 +241,15 @@ class Refresher:
             self._publish(entry, result)
 
     def _publish(self, entry: _Entry, result: Result) -> None:
+        runner = self._runner()
+        if runner is None:
+            return
+        # Plain data, made under the evaluator's deadline: a detail whose
+        # __str__ blocks must not hold this thread, every handler's refresh.
+        status = result.status
+        plain = isolated(lambda: json_plain(status), runner)
         try:
-            self.share.publish(entry.name, entry.handler, result)
+            self.share.publish(entry.name, entry.handler, result._replace(status=plain))
         except Exception as exc:
             self._failed("publish the result of", entry, exc)
 
@@ -284,23 +306,22 @@ class Refresher:
                     wake_at = min(wake_at, outcome)
                     continue
                 entry.run = None
-                self._store(entry, outcome, publish=True)
+                self._store(entry, outcome, publish=entry.mine)
             if entry.due <= now:
                 entry.due = now + entry.interval
-                entry.mine, found = self._ask(entry)
-                if not entry.mine:
-                    if found is not None and (entry.result is None
-                                              or entry.result.time < found.time):
-                        self._store(entry, found, publish=False)
+                run, found = self._ask(entry)
+                if not run:
+                    if found is not None and self._take(entry, found):
                         # The next one is due an interval after this one.
-                        entry.due = now + max(found.time + entry.interval - time.time(),
+                        held = cast(Result, entry.result)
+                        entry.due = now + max(held.time + entry.interval - time.time(),
                                               entry.poll())
                     else:
                         entry.due = now + entry.poll()
                 else:
                     run = runner.start(entry.name, entry.handler, entry.timeout, notify)
                     if isinstance(run, Result):
-                        self._store(entry, run, publish=True)
+                        self._store(entry, run, publish=entry.mine)
                     elif run is not None:
                         entry.run = run
                         wake_at = min(wake_at, now + entry.timeout)

@@ -21,7 +21,7 @@ import socket
 from typing import Any, List, Mapping, NamedTuple, Optional, Protocol
 
 from ..statehandler import StateHandlerMixin
-from ..states import VALID_STATES
+from ..states import VALID_STATES, checked
 from ..text import json_plain
 
 __all__: List[str] = []
@@ -45,9 +45,14 @@ class Result(NamedTuple):
     source: Optional[str] = None
 
 
+def this_host() -> str:
+    """The name of this host, as the status page and shared results show it."""
+    return socket.gethostname()
+
+
 def this_process() -> str:
     """``host:pid`` of this process, as shared results name their source."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+    return f"{this_host()}:{os.getpid()}"
 
 
 def process_local(handler: Any) -> bool:
@@ -92,15 +97,17 @@ def decode_result(data: bytes) -> Result:
         raise ValueError("not a shared result: a bad duration")
     if not isinstance(source, str):
         raise ValueError("not a shared result: no source")
-    return Result(status, None if duration is None else float(duration), float(when), source)
+    return Result(checked(status), None if duration is None else float(duration),
+                  float(when), source)
 
 
 class Share(Protocol):
     """Decides who runs each background handler and keeps the results."""
 
-    def claim(self, name: Any, handler: Any, interval: float) -> bool:
+    def claim(self, name: Any, handler: Any, interval: float, timeout: float) -> bool:
         """Whether this process runs ``handler`` now, for the next
-        ``interval`` seconds (until it is due again).
+        ``interval`` seconds (until it is due again); a run may take up to
+        ``timeout`` seconds.
 
         A backend answers ``True`` for handlers it does not share (those
         whose state lives in their process).
@@ -123,7 +130,7 @@ class Share(Protocol):
 class LocalShare:
     """Every process runs every handler; nothing is kept outside it."""
 
-    def claim(self, name: Any, handler: Any, interval: float) -> bool:
+    def claim(self, name: Any, handler: Any, interval: float, timeout: float) -> bool:
         return True
 
     def publish(self, name: Any, handler: Any, result: Result) -> None:

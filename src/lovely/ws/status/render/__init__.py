@@ -15,13 +15,13 @@ import hashlib
 import importlib
 import os
 import re
-import socket
 from typing import Any, Callable, Dict, NamedTuple, Optional
 
 from pyramid.registry import global_registry
 
 from ..evaluation.counts import multiproc_dir
 from ..evaluation.report import StatusReport
+from ..evaluation.share import this_host
 from ..states import OK
 from .csv import CSV_CONTENT_TYPE, mark_non_critical, render_csv
 from .html import (
@@ -220,7 +220,7 @@ def html_context(app: Any, registry: Any = None, request: Any = None) -> PageCon
                 draining = drainer is not None and drainer.draining
                 probe = ProbeBanner(DRAINING if draining else OUT_OF_SERVICE, text)
     return PageContext(
-        name=name, host=socket.gethostname(), version=version, probe=probe,
+        name=name, host=this_host(), version=version, probe=probe,
         refresh=settings.get("svcstatus.html_refresh", DEFAULT_REFRESH),
     )
 

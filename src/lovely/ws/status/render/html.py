@@ -11,12 +11,12 @@ import datetime
 import html
 import json
 import math
-import socket
 import time
 from typing import AbstractSet, Any, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
 from typing import Mapping as MappingT
 
 from ..evaluation.report import BACKGROUND, CACHED, FROM_SHARE, STALE, Origin, StatusReport
+from ..evaluation.share import this_host
 from ..states import OK, RED, STATES, YELLOW, severity, worst_state
 from ..text import escape_controls, to_text
 from .promvalues import format_number
@@ -40,7 +40,7 @@ HTML_CONTENT_TYPE = "text/html; charset=UTF-8"
 DEFAULT_REFRESH = 10.0
 
 #: The host this process runs on.
-HOST = socket.gethostname()
+HOST = this_host()
 
 #: The kinds of :class:`ProbeBanner`: this process drains before it stops;
 #: the probe was switched off (decommissioned); its store cannot be read.

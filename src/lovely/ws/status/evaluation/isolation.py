@@ -1,10 +1,10 @@
-"""Rendering without letting the objects handlers returned hold a request:
-:func:`render_isolated`.
+"""Making text of what handlers returned without letting it hold a
+request, or the refresher: :func:`isolated`.
 
 A detail is any object, and its ``__str__`` (a label's ``__float__``) is
 the application's code, which may block as a handler may. The handler's
-deadline does not cover it: it runs when the view renders. So a view
-renders in three steps:
+deadline does not cover it: it runs when a view renders, or when the
+refresher shares a result. So that text is made in three steps:
 
 1. in this thread, in "plain only" mode: the common case, where every
    value is a string, number, date or the like, costs nothing more;
@@ -24,8 +24,8 @@ __all__: List[str] = []
 T = TypeVar("T")
 
 
-def render_isolated(render: Callable[[], T], evaluator: Any) -> T:
-    """``render()``, which makes text of a report, without ever waiting
+def isolated(render: Callable[[], T], evaluator: Any) -> T:
+    """``render()``, which makes text of statuses, without ever waiting
     longer than the ``timeout`` of ``evaluator`` (a
     :class:`~lovely.ws.status.evaluation.StatusEvaluator`) on the code of
     the values in it."""
