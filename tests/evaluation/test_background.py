@@ -334,3 +334,66 @@ def test_a_stale_result_says_so_in_the_report():
         assert app.evaluate().origins["db"].kind == "stale"
     finally:
         share.release.set()
+
+
+# --- requests answered from background results alone -------------------------
+
+
+def test_the_same_background_results_are_looked_up_once():
+    app = app_status(timeout=PATIENCE)
+    app.add_handler("db", Counting(), HandlerOptions(interval=PATIENCE))
+    app.add_handler("cache", Counting(), HandlerOptions(interval=PATIENCE))
+    app.evaluate()
+    first, second = app.evaluate(), app.evaluate()
+    assert first.key is not None and second.key is first.key
+    assert second.as_dict() == first.as_dict()
+    assert second.statuses is not first.statuses  # each report has its own lists
+
+
+def test_a_new_background_result_is_reported_at_once():
+    handler = Counting()
+    app = app_status(timeout=PATIENCE)
+    app.add_handler("db", handler, HandlerOptions(interval=0.05))
+    app.evaluate()
+    key = app.evaluate().key
+    wait_until(lambda: app.evaluate().as_dict()["db"]["detail"] != "call 1", "a new result")
+    assert app.evaluate().key is not key
+
+
+def test_another_handler_is_evaluated_with_the_others():
+    app = app_status(timeout=PATIENCE)
+    app.add_handler("db", Counting(), HandlerOptions(interval=PATIENCE))
+    app.evaluate()
+    app.evaluate()
+    app.add_handler("now", Counting())
+    report = app.evaluate()
+    assert report.key is None and set(report.as_dict()) == {"db", "now"}
+    del app.handlers["now"]
+    assert list(app.evaluate().as_dict()) == ["db"]
+
+
+def test_a_background_result_turns_stale_though_nothing_changed():
+    share = Stuck()
+    app = app_status(timeout=0.1)
+    app.evaluator.refresher.share = share
+    app.add_handler("db", Counting(), HandlerOptions(interval=0.2))
+    try:
+        app.evaluate()
+        assert share.entered.wait(PATIENCE)  # no new result from here on
+        wait_until(lambda: app.evaluate().as_dict()["db"]["state"] == RED, "stale")
+    finally:
+        share.release.set()
+
+
+def test_a_group_does_not_stand_for_every_handler():
+    app = app_status(timeout=PATIENCE)
+    app.add_handler("db", Counting(), HandlerOptions(interval=PATIENCE))
+    app.add_handler("other", Counting(), HandlerOptions(interval=PATIENCE))
+    app.evaluate()
+    app.evaluate(["db"])
+    known = app.evaluator._known
+    assert known is not None and not known.complete
+    # A complete evaluation of the same names does not take the group's
+    # results for all there are.
+    del app.handlers["other"]
+    assert app.evaluate().key is not known

@@ -779,3 +779,22 @@ def test_html_overall_state(app, states, overall):
     assert f'id="overall" data-state="{overall}">{overall}<' in text
     assert re.search(fr"<title>{overall} - (.* - )?service status</title>", text)
     assert text.count('<td class="name">') == len(states)
+
+
+def test_background_results_render_anew_when_they_change():
+    from ..helpers import wait_until
+
+    calls = []
+
+    def flipping():
+        calls.append(1)
+        return {"state": OK if len(calls) % 2 else YELLOW, "detail": f"call {len(calls)}"}
+
+    addStatusHandler("db", flipping, interval=0.05)
+    app = make_app()
+    seen_csv, seen_json = set(), set()
+    wait_until(lambda: seen_csv.add(app.get("/svc_status").text) or len(seen_csv) > 2,
+               "the CSV of new results")
+    wait_until(lambda: seen_json.add(app.get("/svc_status.json").text) or len(seen_json) > 2,
+               "the JSON of new results")
+    assert all(text.startswith("db\t") for text in seen_csv)

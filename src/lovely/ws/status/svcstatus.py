@@ -26,6 +26,7 @@ from .handlers import STATUS_HANDLERS
 # replace it on this module.
 from .render import (
     FORMATS,
+    Format,
     created_series,
     generate_latest,
     generate_latest_openmetrics,
@@ -261,9 +262,25 @@ def svc_status_view(request: Any) -> Any:
         body = isolated(lambda: render_page(report, context), app.evaluator)
         _add_headers(response, (("Content-Security-Policy", html_policy(body)),))
     else:
-        body = isolated(lambda: fmt.render(report), app.evaluator)
+        body = _render(fmt, report, app)
     response.body = body.encode("utf-8", "backslashreplace")
     return response
+
+
+def _render(fmt: Format, report: StatusReport, app: AppStatus) -> str:
+    """``report`` in ``fmt``, CSV or JSON, made again only when its results
+    changed: background results stay the same for many requests."""
+    key = report.key
+    if key is None:
+        return isolated(lambda: fmt.render(report), app.evaluator)
+    cache, entry = app.render_cache, f"body:{fmt.name}"
+    found = cache.get(entry)
+    if found is not None and found[0] is key:
+        text: str = found[1]
+        return text
+    text = isolated(lambda: fmt.render(report), app.evaluator)
+    cache[entry] = (key, text)
+    return text
 
 
 def _add_view(config: Any) -> None:

@@ -286,7 +286,7 @@ class Plan:
     """What the plan of one evaluation found, for the steps after it."""
 
     __slots__ = ("shared", "first", "ttls", "counted", "peeked", "background", "intervals",
-                 "origins")
+                 "origins", "fresh_until")
 
     def __init__(self) -> None:
         self.shared: List[Shared] = []  # runs of other jobs this one waits for
@@ -297,3 +297,6 @@ class Plan:
         self.background: List[int] = []  # this job's runs of handlers with an interval
         self.intervals: List[Any] = []  # names of the handlers with an interval
         self.origins: Dict[int, Origin] = {}  # results this job does not run
+        # When the first of them goes stale, if every result came fresh
+        # from the refresher.
+        self.fresh_until: Optional[float] = None

@@ -121,6 +121,8 @@ class Refresher:
         self.history = history
         self.share: Share = share if share is not None else LocalShare()
         self._entries: Dict[Any, _Entry] = {}
+        #: Changes whenever a result, or the set of handlers, does.
+        self.version = 0
         self._throttle = Throttle()
         self._after_fork()
 
@@ -137,6 +139,7 @@ class Refresher:
         if self._at_exit is not None:
             atexit.unregister(self._at_exit)
         self._after_fork()
+        self.version += 1
         for entry in self._entries.values():
             entry.run = None
             entry.due = 0.0
@@ -192,6 +195,7 @@ class Refresher:
         return True
 
     def _want(self, name: Any, handler: Any, interval: float, timeout: float) -> _Entry:
+        self.version += 1
         with self._lock:
             entry = self._entries.get(name)
             if entry is None or entry.handler is not handler:
@@ -210,6 +214,7 @@ class Refresher:
         handlers with an interval there are now."""
         if len(self._entries) > len(names):
             known = set(names)
+            self.version += 1
             with self._lock:
                 gone = [self._entries.pop(n) for n in list(self._entries) if n not in known]
             for entry in gone:
@@ -236,6 +241,7 @@ class Refresher:
 
     def _store(self, entry: _Entry, result: Result, publish: bool) -> None:
         entry.result = result
+        self.version += 1
         self.history.observe(entry.name, result.status["state"], result.time)
         if publish:
             self._publish(entry, result)
@@ -277,6 +283,7 @@ class Refresher:
 
     def stop(self) -> None:
         """Stop the thread (it is started again when a request needs it)."""
+        self.version += 1
         with self._lock:
             thread, self._thread = self._thread, None
             at_exit, self._at_exit = self._at_exit, None

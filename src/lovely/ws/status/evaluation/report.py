@@ -56,10 +56,14 @@ class StatusReport:
     ``origins`` maps the names of the handlers whose results this
     evaluation did not run to their :class:`Origin`; ``None`` when it ran
     them all.
+
+    ``key``, when not ``None``, is the same object for every report of the
+    same handlers with the same results (all of them from the background
+    refresher, unchanged since): what a renderer may cache its text by.
     """
 
     __slots__ = ("names", "statuses", "durations", "timestamp", "critical", "changed",
-                 "transitions", "origins")
+                 "transitions", "origins", "key")
 
     def __init__(
         self,
@@ -77,6 +81,7 @@ class StatusReport:
         self.changed: Optional[Sequence[float]] = None
         self.transitions: Optional[Sequence[Tuple[Any, ...]]] = None
         self.origins: Optional[Dict[Any, Origin]] = None
+        self.key: Optional[object] = None
 
     def __len__(self) -> int:
         return len(self.names)
