@@ -5,11 +5,14 @@ Real servers (Redis, PostgreSQL, Prometheus, WSGI servers) are in
 """
 from __future__ import annotations
 
+import json
+import os
 import threading
 import time
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 from pyramid.config import Configurator
+from pyramid.events import NewResponse
 from webtest import TestApp
 
 from lovely.ws.status import OK
@@ -40,6 +43,20 @@ def make_app(*includes: str, settings: Optional[Dict[str, Any]] = None,
     if setup is not None:
         setup(config)
     return TestApp(config.make_wsgi_app())
+
+
+def _add_pid(event: Any) -> None:
+    event.response.headers["X-Pid"] = str(os.getpid())
+
+
+def pid_app(include: str, settings_variable: str) -> Any:
+    """A WSGI app for a server test: it includes ``include``, takes its
+    settings as JSON from the environment variable ``settings_variable``,
+    and says in ``X-Pid`` which process answered."""
+    config = Configurator(settings=json.loads(os.environ.get(settings_variable) or "{}"))
+    config.include(include)
+    config.add_subscriber(_add_pid, NewResponse)
+    return config.make_wsgi_app()
 
 
 def fixed(**status: Any) -> Callable[[], Dict[str, Any]]:

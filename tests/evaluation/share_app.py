@@ -15,13 +15,9 @@ Every response carries ``X-Pid``, the id of the process that answered.
 """
 from __future__ import annotations
 
-import json
 import os
 import time
 from typing import Any, Dict, List, Tuple
-
-from pyramid.config import Configurator
-from pyramid.events import NewResponse
 
 from lovely.ws.status import OK, StateHandlerMixin
 
@@ -61,13 +57,7 @@ def calls(path: str) -> List[Tuple[int, float]]:
     return found
 
 
-def _add_pid(event: Any) -> None:
-    event.response.headers["X-Pid"] = str(os.getpid())
-
-
 def make_app() -> Any:
-    settings = json.loads(os.environ.get("LWS_SHARE_SETTINGS") or "{}")
-    config = Configurator(settings=settings)
-    config.include("lovely.ws.status.svcstatus")
-    config.add_subscriber(_add_pid, NewResponse)
-    return config.make_wsgi_app()
+    from ..helpers import pid_app
+
+    return pid_app("lovely.ws.status.svcstatus", "LWS_SHARE_SETTINGS")

@@ -372,19 +372,6 @@ def test_another_handler_is_evaluated_with_the_others():
     assert list(app.evaluate().as_dict()) == ["db"]
 
 
-def test_a_background_result_turns_stale_though_nothing_changed():
-    share = Stuck()
-    app = app_status(timeout=0.1)
-    app.evaluator.refresher.share = share
-    app.add_handler("db", Counting(), HandlerOptions(interval=0.2))
-    try:
-        app.evaluate()
-        assert share.entered.wait(PATIENCE)  # no new result from here on
-        wait_until(lambda: app.evaluate().as_dict()["db"]["state"] == RED, "stale")
-    finally:
-        share.release.set()
-
-
 def test_a_group_does_not_stand_for_every_handler():
     app = app_status(timeout=PATIENCE)
     app.add_handler("db", Counting(), HandlerOptions(interval=PATIENCE))

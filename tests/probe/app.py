@@ -29,23 +29,14 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Sequence, Set
 
-from pyramid.config import Configurator
-from pyramid.events import NewResponse
-
 #: The dotted name of this module, for ``python -m`` and gunicorn.
 MODULE = "tests.probe.app"
 
 
-def _add_pid(event: Any) -> None:
-    event.response.headers["X-Pid"] = str(os.getpid())
-
-
 def make_app() -> Any:
-    settings = json.loads(os.environ.get("LWS_PROBE_SETTINGS") or "{}")
-    config = Configurator(settings=settings)
-    config.include("lovely.ws.status.probestatus")
-    config.add_subscriber(_add_pid, NewResponse)
-    return config.make_wsgi_app()
+    from ..helpers import pid_app
+
+    return pid_app("lovely.ws.status.probestatus", "LWS_PROBE_SETTINGS")
 
 
 def main() -> None:

@@ -131,7 +131,7 @@ def choose_format(accept: Any, extension: Any) -> str:
 
 def _exposition(report: StatusReport, app: AppStatus, openmetrics: bool) -> List[bytes]:
     """The Prometheus families of the app, then the process's own metrics."""
-    chunks = render_chunks(
+    chunks: List[bytes] = isolated(lambda: render_chunks(
         report.names, report.statuses, report.durations,
         sort=True,
         cache=app.render_cache,
@@ -143,7 +143,7 @@ def _exposition(report: StatusReport, app: AppStatus, openmetrics: bool) -> List
         changed=report.changed,
         non_critical=() if report.critical is None else
         [name for name, critical in zip(report.names, report.critical) if not critical],
-    )
+    ), app.evaluator)
     tail: Any = generate_latest_openmetrics() if openmetrics else generate_latest()
     chunks.append(tail.encode("utf-8") if isinstance(tail, str) else tail)
     return chunks
@@ -252,8 +252,7 @@ def svc_status_view(request: Any) -> Any:
     if fmt.process_metrics:
         # Sent in pieces: for a thousand handlers, copying the text into
         # one body would cost more than writing it.
-        chunks = isolated(
-            lambda: _exposition(report, app, fmt.name == "openmetrics"), app.evaluator)
+        chunks = _exposition(report, app, fmt.name == "openmetrics")
         response.app_iter = chunks
         response.content_length = sum(map(len, chunks))
         return response
