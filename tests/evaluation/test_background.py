@@ -384,3 +384,52 @@ def test_a_group_does_not_stand_for_every_handler():
     # results for all there are.
     del app.handlers["other"]
     assert app.evaluate().key is not known
+
+
+def test_handlers_are_told_apart_by_identity_not_equality():
+    class Odd:
+        def __init__(self, detail):
+            self.detail = detail
+
+        def __call__(self):
+            return {"state": OK, "detail": self.detail}
+
+        def __eq__(self, other):
+            raise TypeError("no comparing")
+
+        __hash__ = object.__hash__
+
+    app = app_status(timeout=PATIENCE)
+    app.add_handler("db", Odd("first"), HandlerOptions(interval=PATIENCE))
+    app.evaluate()
+    app.evaluate()
+    app.add_handler("db", Odd("second"), HandlerOptions(interval=PATIENCE))
+    assert app.evaluate().as_dict()["db"]["detail"] == "second"
+
+
+def test_options_changed_in_place_are_seen():
+    from lovely.ws.status.evaluation import StatusEvaluator
+
+    evaluator = StatusEvaluator(timeout=PATIENCE)
+    handler = Counting()
+    options = [HandlerOptions(interval=PATIENCE)]
+    evaluator.evaluate(["db"], [handler], options)
+    known = evaluator.evaluate(["db"], [handler], options).key
+    options[0] = HandlerOptions(interval=PATIENCE, critical=False)
+    assert evaluator.evaluate(["db"], [handler], options).key is not known
+
+
+def test_a_removed_handler_is_let_go():
+    import weakref
+
+    handler = Counting()
+    gone = weakref.ref(handler)
+    app = app_status(timeout=PATIENCE)
+    app.add_handler("db", handler, HandlerOptions(interval=PATIENCE))
+    app.evaluate()
+    app.evaluate()
+    del app.handlers["db"], app.options["db"], handler
+    app.evaluate()
+    assert not app.evaluator.refresher._entries  # not refreshed any more
+    # (the status thread that ran it lets go once its task has returned)
+    wait_until(lambda: gc.collect() is not None and gone() is None, "the handler let go")

@@ -191,3 +191,33 @@ def test_a_placeholder_is_valid_json_everywhere():
                                                  "return in time>",
                                                  {"1": "<Speaking: not rendered, its code did "
                                                        "not return in time>"}]}}
+
+
+def test_a_placeholder_is_not_kept_for_the_next_request():
+    class SlowOnce:
+        """Prompt, but for its second text."""
+
+        def __init__(self):
+            self.release = threading.Event()
+            self.calls = 0
+
+        def __str__(self):
+            self.calls += 1
+            if self.calls == 2:
+                self.release.wait(PATIENCE)
+            return "fine detail"
+
+    detail = SlowOnce()
+    addStatusHandler("bg", lambda: {"state": OK, "detail": detail}, interval=3600)
+    app = make_app(settings={"svcstatus.timeout": "0.3"})
+    assert app.get("/svc_status").text == "bg\tOK\tfine detail"  # the request ran it
+    try:
+        # From the background result now, as every request after it.
+        assert "<SlowOnce: not rendered" in app.get("/svc_status").text
+    finally:
+        detail.release.set()
+    from ..helpers import wait_until
+
+    # The same background result, rendered again: its text this time.
+    wait_until(lambda: app.get("/svc_status").text == "bg\tOK\tfine detail",
+               "the detail's text once its __str__ is prompt")

@@ -16,7 +16,7 @@ from webob.acceptparse import AcceptValidHeader, create_accept_header
 
 from .appstatus import AppStatus, get_app_status
 from .details import ALWAYS, details_allowed
-from .evaluation.isolation import isolated
+from .evaluation.isolation import isolated, plain_only
 from .evaluation.report import StatusReport
 
 # 1.0 imported these here, and apps reach them through this module.
@@ -270,16 +270,19 @@ def _render(fmt: Format, report: StatusReport, app: AppStatus) -> str:
     """``report`` in ``fmt``, CSV or JSON, made again only when its results
     changed: background results stay the same for many requests."""
     key = report.key
-    if key is None:
-        return isolated(lambda: fmt.render(report), app.evaluator)
     cache, entry = app.render_cache, f"body:{fmt.name}"
+    if key is None:
+        cache.pop(entry, None)  # (nor keep what removed handlers returned)
+        return isolated(lambda: fmt.render(report), app.evaluator)
     found = cache.get(entry)
     if found is not None and found[0] is key:
         text: str = found[1]
         return text
-    text = isolated(lambda: fmt.render(report), app.evaluator)
-    cache[entry] = (key, text)
-    return text
+    plain = plain_only(lambda: fmt.render(report))
+    if plain is None:  # made under a deadline, maybe with placeholders: not kept
+        return isolated(lambda: fmt.render(report), app.evaluator)
+    cache[entry] = (key, plain)
+    return plain
 
 
 def _add_view(config: Any) -> None:

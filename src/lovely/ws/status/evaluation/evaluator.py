@@ -45,7 +45,7 @@ import os
 import threading
 import time
 import weakref
-from operator import length_hint
+from operator import is_, length_hint
 from typing import (
     Any,
     Callable,
@@ -194,8 +194,7 @@ class StatusEvaluator:
                 and (known.origins is not None or not durations)
                 and (known.complete or not complete)
                 and time.time() < known.fresh_until and not self._states
-                and names == known.names and handlers == known.handlers
-                and options == known.options):
+                and known.same(names, handlers, options)):
             report = StatusReport(names, list(known.statuses), list(known.durations))
             report.key = known
             if durations:
@@ -242,9 +241,12 @@ class StatusEvaluator:
             # Every result came from the refresher: the same handlers get
             # the same ones until a result changes or goes stale.
             report.key = self._known = Known(
-                version, plan.fresh_until, complete, list(names), list(handlers), options,
+                version, plan.fresh_until, complete, tuple(names), tuple(handlers),
+                None if options is None else tuple(options),
                 list(report.statuses), list(report.durations),
                 dict(report.origins or ()) if durations else None)
+        else:  # (nor keep what removed handlers held)
+            self._known = None
         if durations:
             report.changed, report.transitions = self.history.columns(
                 report.names, report.statuses, report.timestamp, complete)
@@ -266,6 +268,8 @@ class StatusEvaluator:
         interval = self.interval if self.concurrent else None
         if not states and options is None and not self._live and interval is None:
             order: Sequence[int] = range(len(job.handlers))  # the common case
+            if complete:  # no handler has an interval (any more)
+                self.refresher.keep(())
         else:
             now = job.started
             wall = time.time()
@@ -574,13 +578,22 @@ class Known(NamedTuple):
     #: Whether these were all the handlers there are (the evaluation then
     #: let the refresher forget the others).
     complete: bool
-    names: List[Any]
-    handlers: List[Any]
-    options: Optional[Sequence[HandlerOptions]]
+    names: Tuple[Any, ...]
+    handlers: Tuple[Any, ...]
+    options: Optional[Tuple[HandlerOptions, ...]]
     statuses: List[Any]
     durations: List[Optional[float]]
     #: ``None``: the evaluation did not say where results came from.
     origins: Optional[Dict[Any, Origin]]
+
+    def same(self, names: Sequence[Any], handlers: Sequence[Any],
+             options: Optional[Sequence[HandlerOptions]]) -> bool:
+        """Whether these are the very objects evaluated then (by identity:
+        no ``__eq__`` of a handler or name is called)."""
+        if len(names) != len(self.names) or (options is None) != (self.options is None):
+            return False
+        return (all(map(is_, handlers, self.handlers)) and all(map(is_, names, self.names))
+                and (options is None or all(map(is_, options, cast(Any, self.options)))))
 
 
 class _Call:

@@ -15,7 +15,7 @@ refresher shares a result. So that text is made in three steps:
 """
 from __future__ import annotations
 
-from typing import Any, Callable, List, TypeVar
+from typing import Any, Callable, List, Optional, TypeVar
 
 from ..text import PLACEHOLDER, RAISE, NotPlain, reset_mode, set_mode
 
@@ -24,18 +24,26 @@ __all__: List[str] = []
 T = TypeVar("T")
 
 
+def plain_only(render: Callable[[], T]) -> Optional[T]:
+    """``render()`` in "plain only" mode (step 1); ``None`` where a value's
+    text would run its own code."""
+    token = set_mode(RAISE)
+    try:
+        return render()
+    except NotPlain:
+        return None
+    finally:
+        reset_mode(token)
+
+
 def isolated(render: Callable[[], T], evaluator: Any) -> T:
     """``render()``, which makes text of statuses, without ever waiting
     longer than the ``timeout`` of ``evaluator`` (a
     :class:`~lovely.ws.status.evaluation.StatusEvaluator`) on the code of
     the values in it."""
-    token = set_mode(RAISE)
-    try:
-        return render()
-    except NotPlain:
-        pass
-    finally:
-        reset_mode(token)
+    done = plain_only(render)
+    if done is not None:
+        return done
     if evaluator.concurrent:
         done = evaluator.call(render, evaluator.timeout)
         if done is not None:

@@ -113,6 +113,7 @@ def _work(ref: weakref.ReferenceType[WorkerPool], tasks: SimpleQueue[Optional[Ta
         except BaseException:  # noqa: B036 - tasks handle their own; a broken log too
             pass
         finally:
+            task = None  # an idle thread must not keep its last job's handlers alive
             if not detached:
                 with pool._lock:
                     pool._idle += 1

@@ -121,13 +121,15 @@ class Refresher:
         self.history = history
         self.share: Share = share if share is not None else LocalShare()
         self._entries: Dict[Any, _Entry] = {}
-        #: Changes whenever a result, or the set of handlers, does.
+        #: Changes whenever a result, the set of handlers or the thread
+        #: does: after the change (see :meth:`_changed`).
         self.version = 0
         self._throttle = Throttle()
         self._after_fork()
 
     def _after_fork(self) -> None:
         self._lock = threading.Lock()
+        self._version_lock = threading.Lock()
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: Optional[threading.Thread] = None
@@ -139,7 +141,7 @@ class Refresher:
         if self._at_exit is not None:
             atexit.unregister(self._at_exit)
         self._after_fork()
-        self.version += 1
+        self._changed()
         for entry in self._entries.values():
             entry.run = None
             entry.due = 0.0
@@ -195,7 +197,6 @@ class Refresher:
         return True
 
     def _want(self, name: Any, handler: Any, interval: float, timeout: float) -> _Entry:
-        self.version += 1
         with self._lock:
             entry = self._entries.get(name)
             if entry is None or entry.handler is not handler:
@@ -207,6 +208,7 @@ class Refresher:
                 entry.interval, entry.timeout = interval, timeout
                 entry.due = min(entry.due, time.perf_counter() + interval)
                 self._wake.set()
+        self._changed()
         return entry
 
     def keep(self, names: Collection[Any]) -> None:
@@ -214,9 +216,9 @@ class Refresher:
         handlers with an interval there are now."""
         if len(self._entries) > len(names):
             known = set(names)
-            self.version += 1
             with self._lock:
                 gone = [self._entries.pop(n) for n in list(self._entries) if n not in known]
+            self._changed()
             for entry in gone:
                 try:
                     self.share.release(entry.name)
@@ -239,9 +241,15 @@ class Refresher:
         entry.due = max(entry.due, started + entry.interval)
         self._wake.set()
 
+    def _changed(self) -> None:
+        # After the change it announces: an evaluation that reads the new
+        # version sees the change. Under a lock: several threads count.
+        with self._version_lock:
+            self.version += 1
+
     def _store(self, entry: _Entry, result: Result, publish: bool) -> None:
         entry.result = result
-        self.version += 1
+        self._changed()
         self.history.observe(entry.name, result.status["state"], result.time)
         if publish:
             self._publish(entry, result)
@@ -283,7 +291,6 @@ class Refresher:
 
     def stop(self) -> None:
         """Stop the thread (it is started again when a request needs it)."""
-        self.version += 1
         with self._lock:
             thread, self._thread = self._thread, None
             at_exit, self._at_exit = self._at_exit, None
@@ -294,6 +301,7 @@ class Refresher:
             _stop(wake, stopping, thread)
         for entry in self._entries.values():
             entry.run = None
+        self._changed()
 
     def tick(self) -> float:
         """Start what is due, take in what ended; seconds until the next look."""
