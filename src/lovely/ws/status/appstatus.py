@@ -9,6 +9,7 @@ app's own handler of the same name wins in that app.
 from __future__ import annotations
 
 import threading
+from operator import attrgetter
 from typing import Any, Callable, Dict, Iterable, List, Optional, Set
 
 from pyramid.threadlocal import get_current_registry
@@ -120,15 +121,18 @@ class AppStatus:
             handlers = [by_name[n] for n in name_list]
         options = None
         if self.options or has_global_options():
-            options = [self.options_of(n, h) for n, h in zip(name_list, handlers)]
+            options = list(map(self.options_of, name_list, handlers))
         report = self.evaluator.evaluate(name_list, handlers, options, durations,
                                          complete=names is None)
-        if options is not None and not all(o.critical for o in options):
-            report.critical = [o.critical for o in options]
+        if options is not None:
+            critical = list(map(_CRITICAL, options))
+            if not all(critical):
+                report.critical = critical
         self.checks.add(report.names, report.statuses)
         return report
 
 
+_CRITICAL = attrgetter("critical")
 _CREATING = threading.Lock()
 
 

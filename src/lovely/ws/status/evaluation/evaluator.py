@@ -241,8 +241,8 @@ class StatusEvaluator:
             # Every result came from the refresher: the same handlers get
             # the same ones until a result changes or goes stale.
             report.key = self._known = Known(
-                version, plan.fresh_until, complete, tuple(names), tuple(handlers),
-                None if options is None else tuple(options),
+                version, plan.fresh_until, complete, list(names), list(handlers),
+                None if options is None else list(options),
                 list(report.statuses), list(report.durations),
                 dict(report.origins or ()) if durations else None)
         else:  # (nor keep what removed handlers held)
@@ -578,9 +578,9 @@ class Known(NamedTuple):
     #: Whether these were all the handlers there are (the evaluation then
     #: let the refresher forget the others).
     complete: bool
-    names: Tuple[Any, ...]
-    handlers: Tuple[Any, ...]
-    options: Optional[Tuple[HandlerOptions, ...]]
+    names: List[Any]
+    handlers: List[Any]
+    options: Optional[List[HandlerOptions]]
     statuses: List[Any]
     durations: List[Optional[float]]
     #: ``None``: the evaluation did not say where results came from.
@@ -588,12 +588,11 @@ class Known(NamedTuple):
 
     def same(self, names: Sequence[Any], handlers: Sequence[Any],
              options: Optional[Sequence[HandlerOptions]]) -> bool:
-        """Whether these are the very objects evaluated then (by identity:
-        no ``__eq__`` of a handler or name is called)."""
-        if len(names) != len(self.names) or (options is None) != (self.options is None):
-            return False
-        return (all(map(is_, handlers, self.handlers)) and all(map(is_, names, self.names))
-                and (options is None or all(map(is_, options, cast(Any, self.options)))))
+        """Whether these are the names, options and very handlers evaluated
+        then (handlers by identity: their ``__eq__`` is the app's code)."""
+        return (names == self.names and options == self.options
+                and len(handlers) == len(self.handlers)
+                and all(map(is_, handlers, self.handlers)))
 
 
 class _Call:
