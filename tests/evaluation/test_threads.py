@@ -108,7 +108,7 @@ def test_calls_at_once_are_bounded():
     import threading
 
     from lovely.ws.status.evaluation import StatusEvaluator
-    from lovely.ws.status.evaluation.evaluator import MAX_CALLS
+    from lovely.ws.status.evaluation.calls import MAX_CALLS
 
     evaluator = StatusEvaluator()
     release = threading.Event()

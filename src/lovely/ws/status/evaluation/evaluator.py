@@ -45,32 +45,33 @@ import os
 import threading
 import time
 import weakref
-from operator import is_, length_hint
+from operator import length_hint
 from typing import (
     Any,
     Callable,
     Dict,
     List,
-    NamedTuple,
     Optional,
     Sequence,
     Tuple,
     TypeVar,
     Union,
-    cast,
 )
 
 from pyramid.threadlocal import manager as threadlocal_manager
 
-from ..handlers import NO_OPTIONS, HandlerOptions
+from ..handlers import HandlerOptions
 from ..throttle import Throttle
+from .calls import Calls
 from .eventloop import EventLoop
 from .history import History
-from .job import PENDING, SHARED, SKIPPED, SLOW_SECONDS, Job, Plan, Shared, timed_out
-from .memory import HandlerState, counted, learn, remembered
+from .job import PENDING, SKIPPED, SLOW_SECONDS, Job, Plan, Shared, timed_out
+from .known import Known
+from .memory import HandlerState, counted, learn
+from .plan import make_plan
 from .pool import WorkerPool
-from .refresher import Refresher, fresh, stale
-from .report import BACKGROUND, CACHED, FROM_SHARE, STALE, Origin, StatusReport
+from .refresher import Refresher
+from .report import StatusReport
 from .share import Result, Share
 
 __all__ = ["StatusEvaluator", "DEFAULT_TIMEOUT", "DEFAULT_MAX_WORKERS"]
@@ -86,8 +87,6 @@ DEFAULT_MAX_WORKERS = 32
 FIRST_TICK_SECONDS = 0.001
 #: The longest pause between two looks at the job.
 MAX_TICK_SECONDS = 0.05
-#: Most calls of :meth:`StatusEvaluator.call` at once (see there).
-MAX_CALLS = 4
 
 
 class StatusEvaluator:
@@ -136,8 +135,7 @@ class StatusEvaluator:
         self._failures.clear()
         self._starved = Throttle()
         self._known: Optional[Known] = None
-        self._calls = 0  # calls of call() running
-        self._stuck = 0  # of which running past their deadline
+        self.calls = Calls()
 
     @property
     def pool(self) -> WorkerPool:
@@ -189,27 +187,25 @@ class StatusEvaluator:
         remembered about them, are timed anyway. ``complete`` says these
         are all the handlers there are, so others can be forgotten.
         """
-        known = self._known
-        if (known is not None and known.version == self.refresher.version
-                and (known.origins is not None or not durations)
-                and (known.complete or not complete)
-                and time.time() < known.fresh_until and not self._states
-                and known.same(names, handlers, options)):
-            report = StatusReport(names, list(known.statuses), list(known.durations))
-            report.key = known
+        known, version = self._known, self.refresher.version
+        if known is not None and not self._states and known.serves(
+                version, time.time(), names, handlers, options, durations, complete):
+            report = known.report(names)
             if durations:
-                report.origins = known.origins
                 report.changed, report.transitions = self.history.columns(
                     report.names, report.statuses, report.timestamp, complete)
             return report
-        version = self.refresher.version
         job = Job(names, handlers, self._timeouts(options, len(handlers)),
                   time.perf_counter())
         job.failures = self._failures
         job.loop = self.loop
         with self._lock:
             job.timed = durations or options is not None or bool(self._states)
-            plan = self._plan(job, options, complete, durations)
+            plan = make_plan(
+                job, options, complete, durations, states=self._states,
+                background=self.concurrent, interval=self.interval if self.concurrent else None,
+                running=self._in_flight if self._live and self.concurrent else None,
+                refresher=self.refresher, failures=self._failures)
             live = self.concurrent and bool(job.walkers or plan.shared)
             if live:
                 self._live[job] = None
@@ -257,102 +253,6 @@ class StatusEvaluator:
         if options is None:
             return [default] * n
         return [default if o.timeout is None else o.timeout for o in options]
-
-    def _plan(self, job: Job, options: Optional[Sequence[HandlerOptions]],
-              complete: bool, origins: bool) -> Plan:
-        """Fill in what needs no run, share what runs elsewhere, queue the rest;
-        with ``origins``, say where each result that needs no run comes from
-        (only the timed formats show it)."""
-        plan = Plan()
-        states = self._states
-        interval = self.interval if self.concurrent else None
-        if not states and options is None and not self._live and interval is None:
-            order: Sequence[int] = range(len(job.handlers))  # the common case
-            if complete:  # no handler has an interval (any more)
-                self.refresher.keep(())
-        else:
-            now = job.started
-            wall = time.time()
-            running: Optional[Dict[Tuple[Any, int], Tuple[Job, int]]] = None  # when needed
-            first = plan.first
-            rest: List[int] = []
-            statuses = job.statuses
-            latest = self.refresher.latest
-            served, until = 0, float("inf")  # fresh results of the refresher
-            for i, name in enumerate(job.names):
-                handler = job.handlers[i]
-                opts = NO_OPTIONS if options is None else options[i]
-                state = states.get(name)
-                if state is not None or opts.failure_threshold is not None:
-                    state = remembered(states, name, handler, opts)
-                every = opts.interval if opts.interval is not None else interval
-                if every is not None and self.concurrent:
-                    plan.intervals.append(name)
-                    timeout = job.timeouts[i]
-                    result = latest(name, handler, every, timeout)
-                    if result is not None:
-                        if fresh(result, every, timeout, wall):
-                            statuses[i] = result.status
-                            kind = BACKGROUND if result.source is None else FROM_SHARE
-                            until = min(until, result.time + every + timeout)
-                            served += 1
-                        else:
-                            statuses[i] = stale(result, every, timeout, wall)
-                            kind = STALE
-                        job.durations[i] = result.duration
-                        if origins:
-                            plan.origins[i] = Origin(kind, result.time, result.source)
-                        continue
-                    plan.background.append(i)
-                elif opts.ttl is not None or opts.failure_ttl is not None:
-                    plan.ttls[i] = opts
-                    if state is not None and state.cached is not None and state.expires > now:
-                        statuses[i] = state.cached
-                        job.durations[i] = state.cached_duration
-                        if origins:
-                            plan.origins[i] = Origin(CACHED, state.cached_time)
-                        del plan.ttls[i]
-                        continue
-                counts = state is not None and state.streak is not None
-                if running is None:
-                    running = self._in_flight() if self._live and self.concurrent else {}
-                run = running.get((name, id(handler)))
-                if run is not None:
-                    other, j = run
-                    deadline = other.deadline(j)
-                    if deadline <= now:
-                        statuses[i] = timed_out(job.timeouts[i], still_running=True)
-                        plan.ttls.pop(i, None)  # not an answer: cache none
-                        if counts:
-                            plan.counted.append(i)
-                    else:
-                        statuses[i] = SHARED
-                        plan.shared.append(Shared(i, other, j, min(deadline, job.deadline(i))))
-                        if counts:
-                            plan.peeked.append(i)
-                    continue
-                if counts:
-                    plan.counted.append(i)
-                (first if state is not None and state.slow else rest).append(i)
-            order = first + rest
-            if served == len(job.names) and not states:
-                plan.fresh_until = until
-            if complete:
-                self.refresher.keep(plan.intervals)
-                if len(states) > len(job.names):
-                    known = set(job.names)
-                    for name in [n for n in states if n not in known]:
-                        del states[name]
-        failures = self._failures
-        if complete and len(failures) > len(job.names):
-            known = set(job.names)
-            for name in [n for n in list(failures) if n not in known]:
-                failures.pop(name, None)
-        job.order = order
-        job.queue = iter(order)
-        # One walker for the queue, and one of its own for each slow handler.
-        job.walkers = min(len(plan.first) + 1, len(order))
-        return plan
 
     def _start(self, job: Job) -> None:
         wanted, job.walkers = job.walkers, 0
@@ -494,40 +394,10 @@ class StatusEvaluator:
             self.refresher.record(job.names[i], job.handlers[i], Result(
                 report.statuses[i], report.durations[i], report.timestamp), job.started)
 
-    # ------------------------------------------------------------ other code
-
     def call(self, function: Callable[[], T], timeout: float) -> Optional[T]:
-        """What ``function()`` returns, called on a status thread: ``None``
-        if it did not return within ``timeout`` seconds (or raised).
-
-        Returns ``None`` at once while :data:`MAX_CALLS` calls are running,
-        or one is running past its deadline: code that hangs holds a few
-        threads at most, not one per request.
-        """
-        with self._lock:
-            if self._calls >= MAX_CALLS or self._stuck:
-                return None
-            self._calls += 1
-        call = _Call(function, self._ended)
-        if not self.pool.submit(call, force=True):
-            call.end()
-            return None
-        if call.done.wait(timeout):
-            return cast(Optional[T], call.value)
-        with call.lock:
-            if call.done.is_set():
-                return cast(Optional[T], call.value)
-            call.abandoned = True
-            with self._lock:
-                self._stuck += 1
-        self.pool.detach(1)
-        return None
-
-    def _ended(self, abandoned: bool) -> None:
-        with self._lock:
-            self._calls -= 1
-            if abandoned:
-                self._stuck -= 1
+        """What ``function()`` returns, called on a status thread, or ``None``
+        (see :meth:`.calls.Calls.call`)."""
+        return self.calls.call(self.pool, function, timeout)
 
     # ------------------------------------------------------------ background runs
 
@@ -565,63 +435,6 @@ class StatusEvaluator:
         report = self._report(job)
         status = counted(self._states, job.names[0], job.handlers[0], report.statuses[0])
         return Result(status, report.durations[0], report.timestamp)
-
-
-class Known(NamedTuple):
-    """An evaluation whose every result came fresh from the refresher: the
-    next one of the same handlers gives the same results, without looking
-    at each, until a result changes (the refresher's ``version``) or one
-    of them would be stale (``fresh_until``, seconds since the epoch)."""
-
-    version: int
-    fresh_until: float
-    #: Whether these were all the handlers there are (the evaluation then
-    #: let the refresher forget the others).
-    complete: bool
-    names: List[Any]
-    handlers: List[Any]
-    options: Optional[List[HandlerOptions]]
-    statuses: List[Any]
-    durations: List[Optional[float]]
-    #: ``None``: the evaluation did not say where results came from.
-    origins: Optional[Dict[Any, Origin]]
-
-    def same(self, names: Sequence[Any], handlers: Sequence[Any],
-             options: Optional[Sequence[HandlerOptions]]) -> bool:
-        """Whether these are the names, options and very handlers evaluated
-        then (handlers by identity: their ``__eq__`` is the app's code)."""
-        return (names == self.names and options == self.options
-                and len(handlers) == len(self.handlers)
-                and all(map(is_, handlers, self.handlers)))
-
-
-class _Call:
-    """A call of :meth:`StatusEvaluator.call`: a pool task."""
-
-    __slots__ = ("function", "value", "done", "lock", "abandoned", "ended")
-
-    def __init__(self, function: Callable[[], Any],
-                 ended: Callable[[bool], None]) -> None:
-        self.function = function
-        self.value: Any = None
-        self.done = threading.Event()
-        self.lock = threading.Lock()
-        self.abandoned = False  # the caller gave up: the thread was detached
-        self.ended = ended  # told once, whether the caller gave up
-
-    def __call__(self) -> bool:
-        try:
-            self.value = self.function()
-        except BaseException:  # noqa: B036 - SystemExit from a __str__ is no reason to hang
-            log.exception("lovely.ws.status: making text of a status failed")
-        return self.end()
-
-    def end(self) -> bool:
-        with self.lock:
-            self.done.set()
-            abandoned = self.abandoned
-        self.ended(abandoned)
-        return abandoned
 
 
 def _after_fork_of(ref: weakref.ReferenceType[StatusEvaluator]) -> None:
