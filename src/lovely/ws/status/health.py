@@ -26,6 +26,7 @@ from .appstatus import AppStatus, get_app_status
 from .details import NEVER, as_show_details, details_allowed
 from .evaluation.isolation import isolated
 from .evaluation.report import counted_state
+from .headers import NEGOTIATED, add_headers
 from .probe.settings import as_route_path
 from .render.healthjson import (
     HEALTH_JSON_CONTENT_TYPE,
@@ -117,13 +118,6 @@ HEALTH_SETTINGS = [
     ),
 ]
 
-_HEADERS = (
-    ("Cache-Control", "no-store"),
-    ("X-Content-Type-Options", "nosniff"),
-    ("Vary", "Accept"),
-)
-
-
 def _query_values(query: Any, key: str) -> List[str]:
     getall = getattr(query, "getall", None)
     if getall is not None:
@@ -137,10 +131,8 @@ def _query_values(query: Any, key: str) -> List[str]:
 def _answer(request: Any, status: int, content_type: str, body: str) -> Any:
     response = request.response
     response.status = status
-    headers = response.headers
-    headers["Content-Type"] = content_type
-    for name, value in _HEADERS:
-        headers[name] = value
+    response.headers["Content-Type"] = content_type
+    add_headers(response, NEGOTIATED)
     response.body = body.encode("utf-8")
     return response
 

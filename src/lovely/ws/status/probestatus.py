@@ -24,6 +24,7 @@ from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
 
 from .appstatus import AppStatus, get_app_status
+from .headers import NO_STORE, add_headers
 from .probe.drain import install_sigterm_handler
 from .probe.filestore import FileStore
 from .probe.guard import Guard
@@ -95,7 +96,6 @@ def store_from_url(url: Optional[str]) -> Union[MemoryStore, FileStore, RedisSto
 #: Headers of every answer: no cache between the load balancer and the app
 #: may keep an instance in (or out of) rotation, and no browser may take the
 #: text for anything but text.
-_HEADERS = (("Cache-Control", "no-store"), ("X-Content-Type-Options", "nosniff"))
 _ALLOW = "GET, HEAD, POST"
 
 #: The checks of a POST in an app whose settings were never read (the view
@@ -109,17 +109,15 @@ def _answer(request: Any, text: str, status: Optional[int] = None) -> Response:
         # The app (a subscriber, a tween) has been at request.response
         # already: answer with it, as 1.0 did, so its headers survive.
         response.status = status or 200
-        headers = response.headers
-        headers["Content-Type"] = CONTENT_TYPE
-        for name, value in _HEADERS:
-            headers[name] = value
+        response.headers["Content-Type"] = CONTENT_TYPE
+        add_headers(response, NO_STORE)
         response.body = text.encode("utf-8")
         return response
     # A fresh Response costs about a third of request.response plus header
     # assignments, and /probe_status is the most polled URL of an app.
     # status=None is webob's fast path for 200.
     response = Response(body=text.encode("utf-8"), status=status, content_type=CONTENT_TYPE)
-    response.headerlist.extend(_HEADERS)
+    response.headerlist.extend(NO_STORE)
     return response
 
 

@@ -21,6 +21,7 @@ from .evaluation.report import StatusReport
 
 # 1.0 imported these here, and apps reach them through this module.
 from .handlers import STATUS_HANDLERS
+from .headers import NEGOTIATED, add_headers
 
 # generate_latest is looked up here at each request: 1.0 apps' tests
 # replace it on this module.
@@ -149,25 +150,6 @@ def _exposition(report: StatusReport, app: AppStatus, openmetrics: bool) -> List
     return chunks
 
 
-#: Sent with every answer of the view.
-_HEADERS = (
-    ("Cache-Control", "no-store"),
-    ("Vary", "Accept"),
-    ("X-Content-Type-Options", "nosniff"),
-)
-
-
-def _add_headers(response: Any, headers: Any) -> None:
-    """Set ``headers``; those the response does not have yet (nearly always
-    all of them) are appended, which is cheaper."""
-    present = {name.lower() for name, _ in response.headerlist}
-    for name, value in headers:
-        if name.lower() in present:
-            response.headers[name] = value
-        else:
-            response.headerlist.append((name, value))
-
-
 def _group(request: Any) -> Optional[str]:
     """The ``group`` query parameter, if any."""
     environ = getattr(request, "environ", None)
@@ -185,7 +167,7 @@ def _no_group(request: Any, group: str) -> Any:
     response = request.response
     response.status = 404
     response.headers["Content-Type"] = "text/plain; charset=UTF-8"
-    _add_headers(response, _HEADERS)
+    add_headers(response, NEGOTIATED)
     response.body = f"no status handler group {group!r}".encode("utf-8", "backslashreplace")
     return response
 
@@ -201,7 +183,7 @@ def _health_json(request: Any, app: AppStatus, report: StatusReport, details: bo
     response = request.response
     response.status = 503 if state == RED else 200
     response.headers["Content-Type"] = HEALTH_JSON_CONTENT_TYPE
-    _add_headers(response, _HEADERS)
+    add_headers(response, NEGOTIATED)
     response.body = body.encode("utf-8")
     return response
 
@@ -248,7 +230,7 @@ def svc_status_view(request: Any) -> Any:
         return _health_json(request, app, report, bool(details))
     response = request.response
     response.headers["Content-Type"] = fmt.content_type
-    _add_headers(response, _HEADERS)
+    add_headers(response, NEGOTIATED)
     if fmt.process_metrics:
         # Sent in pieces: for a thousand handlers, copying the text into
         # one body would cost more than writing it.
@@ -259,7 +241,7 @@ def svc_status_view(request: Any) -> Any:
     if fmt.name == "html":
         context = html_context(app, registry, request)
         body = isolated(lambda: render_page(report, context), app.evaluator)
-        _add_headers(response, (("Content-Security-Policy", html_policy(body)),))
+        add_headers(response, (("Content-Security-Policy", html_policy(body)),))
     else:
         body = _render(fmt, report, app)
     response.body = body.encode("utf-8", "backslashreplace")

@@ -12,6 +12,7 @@ from typing import AbstractSet, Any, Callable, Dict, List, Optional, Sequence, T
 from ..appstatus import get_app_status
 from ..details import ALWAYS, details_allowed
 from ..evaluation.isolation import isolated
+from ..headers import NO_STORE, add_headers
 from ..probe.store import OK as PROBE_OK
 from ..probe.store import StoreUnavailable
 from ..probestatus import read_probe
@@ -201,8 +202,7 @@ def _json_response(request: Any, body: bytes, status: int = 200) -> Any:
     response = request.response
     response.status = status
     response.headers["Content-Type"] = JSON_CONTENT_TYPE
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Content-Type-Options"] = "nosniff"
+    add_headers(response, NO_STORE)
     response.body = body
     return response
 
