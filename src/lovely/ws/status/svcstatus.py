@@ -16,7 +16,7 @@ from webob.acceptparse import AcceptValidHeader, create_accept_header
 
 from .appstatus import AppStatus, get_app_status
 from .details import ALWAYS, details_allowed
-from .evaluation.isolation import isolated, plain_only
+from .evaluation.isolation import isolated, not_plain, plain_only
 from .evaluation.report import StatusReport
 
 # 1.0 imported these here, and apps reach them through this module.
@@ -262,7 +262,7 @@ def _render(fmt: Format, report: StatusReport, app: AppStatus) -> str:
         return text
     plain = plain_only(lambda: fmt.render(report))
     if plain is None:  # made under a deadline, maybe with placeholders: not kept
-        return isolated(lambda: fmt.render(report), app.evaluator)
+        return not_plain(lambda: fmt.render(report), app.evaluator)
     cache[entry] = (key, plain)
     return plain
 

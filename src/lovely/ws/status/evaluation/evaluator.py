@@ -233,7 +233,7 @@ class StatusEvaluator:
         if (job.slow or plan.first or plan.ttls or plan.counted or plan.peeked
                 or plan.background):
             self._learn(job, report, plan)
-        if plan.fresh_until is not None and len(plan.intervals) == len(names) and names:
+        if plan.fresh_until is not None:
             # Every result came from the refresher: the same handlers get
             # the same ones until a result changes or goes stale.
             report.key = self._known = Known(

@@ -42,14 +42,16 @@ def isolated(render: Callable[[], T], evaluator: Any) -> T:
     :class:`~lovely.ws.status.evaluation.StatusEvaluator`) on the code of
     the values in it."""
     done = plain_only(render)
-    if done is not None:
-        return done
-    if evaluator.concurrent:
-        done = evaluator.call(render, evaluator.timeout)
-        if done is not None:
-            return done  # type: ignore[no-any-return]
-    else:  # handlers bound to the request's thread: their objects may be too
+    return done if done is not None else not_plain(render, evaluator)
+
+
+def not_plain(render: Callable[[], T], evaluator: Any) -> T:
+    """Steps 2 and 3: ``render()`` of values whose text is their own code."""
+    if not evaluator.concurrent:  # handlers bound to the request's thread: so may their objects
         return render()
+    done = evaluator.call(render, evaluator.timeout)
+    if done is not None:
+        return done  # type: ignore[no-any-return]
     token = set_mode(PLACEHOLDER)
     try:
         return render()

@@ -100,7 +100,7 @@ def make_plan(job: Job, options: Optional[Sequence[HandlerOptions]], complete: b
                 plan.counted.append(i)
             (first if state is not None and state.slow else rest).append(i)
         order = first + rest
-        if served == len(job.names) and not states:
+        if served == len(job.names) and served and not states:
             plan.fresh_until = until
         if complete:
             refresher.keep(plan.intervals)
