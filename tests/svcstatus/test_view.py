@@ -107,6 +107,13 @@ def test_direct_call_reads_a_plain_dict_of_headers():
     assert response.json == {"x": {"state": "OK"}}
 
 
+def test_direct_call_with_an_environ_and_a_plain_dict_of_headers():
+    addStatusHandler("x", fixed(state=OK))
+    request = testing.DummyRequest(environ={"REMOTE_ADDR": "127.0.0.1"},
+                                   headers={"accept": "application/json"})
+    assert svc_status_view(request).headers["Content-Type"] == JSON
+
+
 def test_direct_call_with_capitalised_plain_headers():
     addStatusHandler("x", fixed(state=OK))
     request = testing.DummyRequest(headers={"Accept": "application/json"})

@@ -203,11 +203,13 @@ def svc_status_view(request: Any) -> Any:
     """
     matchdict = request.matchdict or {}
     environ = getattr(request, "environ", None)
-    if environ:
-        accept = environ.get("HTTP_ACCEPT")
-    else:  # a test's DummyRequest may carry a plain, case-sensitive dict
-        headers = request.headers
-        accept = headers.get("accept") or headers.get("Accept")
+    accept = environ.get("HTTP_ACCEPT") if environ else None
+    if accept is None:
+        # A test's DummyRequest keeps its headers in a plain dict of its own
+        # (any case); a real request keeps them in its environ, read above.
+        headers = getattr(request, "__dict__", {}).get("headers")
+        if isinstance(headers, dict):
+            accept = headers.get("accept") or headers.get("Accept")
     extension = matchdict.get("type", "")
     health = (extension not in (".html", ".prometheus")
               and wants_health_json(accept, "application/json", "text/csv"))
