@@ -97,7 +97,7 @@ def test_a_handler_registered_again_without_its_ttl_leaves_nothing_behind():
     app.add_handler("x", handler)
     time.sleep(0.02)  # the ttl passes
     app.evaluate()
-    assert app.evaluate(durations=False).durations == [None]
+    assert list(app.evaluate(durations=False).durations) == [None]
 
 
 def test_ttl_caches_a_failure_too():

@@ -309,3 +309,28 @@ def test_wait_for_status_other_exceptions_propagate():
     addStatusHandler("x", broken)
     with pytest.raises(RuntimeError):
         waitForStatus("x", OK, interval=0.01, timeout=0.1)
+
+
+@pytest.mark.parametrize("change, expected", [
+    (lambda d: d.__setitem__("b", Counter(RED)), ["a", "b"]),
+    (lambda d: d.__delitem__("a"), []),
+    (lambda d: d.pop("a"), []),
+    (lambda d: d.popitem(), []),
+    (lambda d: d.setdefault("b", Counter(RED)), ["a", "b"]),
+    (lambda d: d.update(b=Counter(RED)), ["a", "b"]),
+    (lambda d: d.__ior__({"b": Counter(RED)}), ["a", "b"]),
+    (lambda d: d.clear(), []),
+])
+@pytest.mark.parametrize("owner", ["process", "app"])
+def test_every_change_of_a_registry_is_seen_by_the_next_evaluation(owner, change, expected):
+    # Apps keep the lists of names and handlers between requests: no
+    # way of writing to either dict may leave them behind.
+    from tests.helpers import app_status
+
+    app = app_status()
+    handlers = STATUS_HANDLERS if owner == "process" else app.handlers
+    handlers["a"] = Counter(OK)
+    assert app.evaluate().names == ["a"]
+    change(handlers)
+    assert app.evaluate().names == expected
+    assert app.evaluate(durations=False).names == expected

@@ -8,6 +8,7 @@ Handlers registered with ``config.add_status_handler`` or the
 """
 from __future__ import annotations
 
+import itertools
 import re
 import threading
 import time
@@ -38,33 +39,88 @@ __all__: List[str] = [
 #: A status handler: called without arguments, returns a dict with ``'state'``.
 StatusHandler = Callable[[], Mapping[str, Any]]
 
-class _Handlers(Dict[str, StatusHandler]):
+#: Versions of the handler dicts: each change takes the next number, so no
+#: two states of any dict share one.
+_VERSIONS = itertools.count(1)
+
+
+class HandlerDict(Dict[str, StatusHandler]):
+    """A dict of handlers that knows when it changed: :attr:`version` takes
+    a new value after each change, so lists made of it (once per request
+    otherwise) are made again only then."""
+
+    version = 0
+
+    def _changed(self) -> None:
+        self.version = next(_VERSIONS)
+
+    def __setitem__(self, name: str, handler: StatusHandler) -> None:
+        dict.__setitem__(self, name, handler)
+        self._changed()
+
+    def __delitem__(self, name: str) -> None:
+        dict.__delitem__(self, name)
+        self._changed()
+
+    def clear(self) -> None:
+        dict.clear(self)
+        self._changed()
+
+    def pop(self, name: str, *default: Any) -> Any:
+        try:
+            return dict.pop(self, name, *default)
+        finally:
+            self._changed()
+
+    def popitem(self) -> Tuple[str, StatusHandler]:
+        try:
+            return dict.popitem(self)
+        finally:
+            self._changed()
+
+    def setdefault(self, name: str, handler: Any = None) -> StatusHandler:
+        try:
+            found: StatusHandler = dict.setdefault(self, name, handler)
+            return found
+        finally:
+            self._changed()
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        for name, handler in dict(*args, **kwargs).items():
+            self[name] = handler
+
+    def __ior__(self, other: Any) -> HandlerDict:  # type: ignore[override,misc]
+        self.update(other)
+        return self
+
+
+class _Handlers(HandlerDict):
     """1.0's dict of handlers: writing to it directly, as 1.0's test suites
     do, also forgets the options given to :func:`addStatusHandler`."""
 
     def __setitem__(self, name: str, handler: StatusHandler) -> None:
         with _OPTIONS_LOCK:
             _OPTIONS.pop(name, None)
-            dict.__setitem__(self, name, handler)
+            super().__setitem__(name, handler)
 
     def __delitem__(self, name: str) -> None:
         with _OPTIONS_LOCK:
-            dict.__delitem__(self, name)
+            super().__delitem__(name)
             _OPTIONS.pop(name, None)
 
     def clear(self) -> None:
         with _OPTIONS_LOCK:
-            dict.clear(self)
+            super().clear()
             _OPTIONS.clear()
 
     def pop(self, name: str, *default: Any) -> Any:
         with _OPTIONS_LOCK:
             _OPTIONS.pop(name, None)
-            return dict.pop(self, name, *default)
+            return super().pop(name, *default)
 
     def popitem(self) -> Tuple[str, StatusHandler]:
         with _OPTIONS_LOCK:
-            name, handler = dict.popitem(self)
+            name, handler = super().popitem()
             _OPTIONS.pop(name, None)
             return name, handler
 
@@ -72,18 +128,13 @@ class _Handlers(Dict[str, StatusHandler]):
         with _OPTIONS_LOCK:
             if name not in self:
                 _OPTIONS.pop(name, None)
-            found: StatusHandler = dict.setdefault(self, name, handler)
-            return found
-
-    def update(self, *args: Any, **kwargs: Any) -> None:
-        for name, handler in dict(*args, **kwargs).items():
-            self[name] = handler
+            return super().setdefault(name, handler)
 
 
 #: Every handler registered with :func:`addStatusHandler`, by name. Every
 #: app in the process reads it at request time, so
 #: ``STATUS_HANDLERS.clear()`` unregisters everything (test suites rely on it).
-STATUS_HANDLERS: Dict[str, StatusHandler] = _Handlers()
+STATUS_HANDLERS: HandlerDict = _Handlers()
 
 
 #: The groups of a handler registered without ``groups``: what a restart
@@ -237,7 +288,7 @@ def addStatusHandler(
     options = handler_options(timeout, ttl, failure_ttl, interval, failure_threshold,
                               groups, critical)
     with _OPTIONS_LOCK:
-        dict.__setitem__(STATUS_HANDLERS, name, handler)
+        HandlerDict.__setitem__(STATUS_HANDLERS, name, handler)
         if options == NO_OPTIONS:
             _OPTIONS.pop(name, None)
         else:

@@ -111,7 +111,8 @@ class CheckCounts:
         with self._lock:
             if self._pid != os.getpid():
                 self._reset()  # what the parent counted is the parent's
-            if states == self._states and names == self._names:
+            # (names are the same list from one request to the next: see AppStatus.listed)
+            if (names is self._names or names == self._names) and states == self._states:
                 self._runs += 1
             else:
                 self._fold()

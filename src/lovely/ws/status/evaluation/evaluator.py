@@ -114,6 +114,8 @@ class StatusEvaluator:
         self.concurrent = bool(concurrent)
         self.interval = None if interval is None else float(interval)
         self._states: Dict[Any, HandlerState] = {}
+        self._same_timeouts: Tuple[float, ...] = ()
+        self._nones: Tuple[None, ...] = ()
         self._live: Dict[Job, None] = {}  # jobs whose walkers may still write
         # When to log the next failure of each handler, and the next request
         # that found no free thread.
@@ -195,12 +197,15 @@ class StatusEvaluator:
                 report.changed, report.transitions = self.history.columns(
                     report.names, report.statuses, report.timestamp, complete)
             return report
-        job = Job(names, handlers, self._timeouts(options, len(handlers)),
-                  time.perf_counter())
-        job.failures = self._failures
-        job.loop = self.loop
+        n = len(handlers)
+        timeouts = self._timeouts(options, n)
         with self._lock:
-            job.timed = durations or options is not None or bool(self._states)
+            timed = durations or options is not None or bool(self._states)
+            job = Job(names, handlers, timeouts, time.perf_counter(),
+                      None if timed else self._untimed(n))
+            job.timed = timed
+            job.failures = self._failures
+            job.loop = self.loop
             plan = make_plan(
                 job, options, complete, durations, states=self._states,
                 background=self.concurrent, interval=self.interval if self.concurrent else None,
@@ -248,11 +253,25 @@ class StatusEvaluator:
                 report.names, report.statuses, report.timestamp, complete)
         return report
 
-    def _timeouts(self, options: Optional[Sequence[HandlerOptions]], n: int) -> List[float]:
+    # Two columns of a job that are the same for every request without
+    # options, or untimed: made once, not per request (for a thousand
+    # handlers, per-request lists cost the garbage collector more than
+    # making them).
+
+    def _timeouts(self, options: Optional[Sequence[HandlerOptions]], n: int) -> Sequence[float]:
         default = self.timeout
         if options is None:
-            return [default] * n
+            same = self._same_timeouts
+            if len(same) != n or (n and same[0] != default):
+                same = self._same_timeouts = (default,) * n
+            return same
         return [default if o.timeout is None else o.timeout for o in options]
+
+    def _untimed(self, n: int) -> Tuple[None, ...]:
+        nones = self._nones
+        if len(nones) != n:
+            nones = self._nones = (None,) * n
+        return nones
 
     def _start(self, job: Job) -> None:
         wanted, job.walkers = job.walkers, 0
@@ -281,7 +300,8 @@ class StatusEvaluator:
         queued = length_hint(job.queue)
         taken = 0  # handlers up to this position of the queue were handed out
         timeouts = job.timeouts
-        uniform = not timeouts or timeouts.count(timeouts[0]) == len(timeouts)
+        uniform = (timeouts is self._same_timeouts or not timeouts
+                   or timeouts.count(timeouts[0]) == len(timeouts))
         grow = 1
         tick = FIRST_TICK_SECONDS
         while True:
@@ -349,7 +369,7 @@ class StatusEvaluator:
                 status = timed_out(job.timeouts[s.mine])
                 ttls.pop(s.mine, None)
             job.statuses[s.mine] = status
-            job.durations[s.mine] = s.job.durations[s.other]
+            job.set_duration(s.mine, s.job.durations[s.other])
         return waiting
 
     def _give_up(self, job: Job, shared: List[Shared], ttls: Dict[int, Any]) -> None:

@@ -25,6 +25,8 @@ from typing import (
     Sequence,
     Set,
     Tuple,
+    Union,
+    cast,
 )
 
 from pyramid.threadlocal import manager as threadlocal_manager
@@ -98,13 +100,16 @@ class Job:
                  "overdue", "late", "awaiting", "loop", "bounded", "notify",
                  "lock", "done", "threadlocals", "context", "failures")
 
-    def __init__(self, names: List[Any], handlers: List[Any], timeouts: List[float],
-                 started: float) -> None:
+    def __init__(self, names: List[Any], handlers: List[Any], timeouts: Sequence[float],
+                 started: float, durations: Optional[Tuple[None, ...]] = None) -> None:
         n = len(handlers)
         self.names = names
         self.handlers = handlers
         self.statuses: List[Any] = [PENDING] * n
-        self.durations: List[Optional[float]] = [None] * n
+        # An untimed job gets one tuple of ``None`` that its evaluator hands
+        # to every such job, instead of a list per request (see set_duration).
+        self.durations: Union[List[Optional[float]], Tuple[None, ...]] = (
+            [None] * n if durations is None else durations)
         self.timeouts = timeouts
         self.started = started
         self.order: Sequence[int] = ()  # what the walkers run, in this order
@@ -138,10 +143,18 @@ class Job:
         #: name -> when to log that handler's next failure (the evaluator's).
         self.failures: Dict[Any, Throttle] = {}
 
+    def set_duration(self, i: int, seconds: Optional[float]) -> None:
+        """Say what the result of handler ``i``, which this job did not
+        time, took (a result of an earlier run, or of another job's)."""
+        durations = self.durations
+        if not isinstance(durations, list):  # the shared tuple: a list of its own from now on
+            durations = self.durations = list(durations)
+        durations[i] = seconds
+
     def deadline(self, i: int) -> float:
         return self.started + self.timeouts[i]
 
-    def outcome(self) -> Tuple[List[Any], List[Optional[float]], int]:
+    def outcome(self) -> Tuple[List[Any], Sequence[Optional[float]], int]:
         """``(statuses, durations, not_run)``: every result, with what went
         wrong for those without one, and how many no thread was free to run."""
         if not self.closed and not self.late:  # every result is there, in time
@@ -206,7 +219,8 @@ class Job:
         # iterator: under the GIL each next() hands an index to one of them.
         handlers = self.handlers
         statuses = self.statuses
-        durations = self.durations
+        # (written only when timed: then it is this job's own list)
+        durations = cast(List[Optional[float]], self.durations)
         slow = self.slow
         valid = VALID_STATES
         timed = self.timed
@@ -260,7 +274,7 @@ class Job:
                 status = failed(self.names[i], exc, self.failures)
             with self.lock:
                 if self.timed:
-                    self.durations[i] = time.perf_counter() - started
+                    cast(List[Optional[float]], self.durations)[i] = time.perf_counter() - started
                 self.statuses[i] = status
                 self.awaiting.discard(i)
                 finished = self._finished()

@@ -64,7 +64,7 @@ def make_plan(job: Job, options: Optional[Sequence[HandlerOptions]], complete: b
                     else:
                         statuses[i] = stale(result, every, timeout, wall)
                         kind = STALE
-                    job.durations[i] = result.duration
+                    job.set_duration(i, result.duration)
                     if origins:
                         plan.origins[i] = Origin(kind, result.time, result.source)
                     continue
@@ -73,7 +73,7 @@ def make_plan(job: Job, options: Optional[Sequence[HandlerOptions]], complete: b
                 plan.ttls[i] = opts
                 if state is not None and state.cached is not None and state.expires > now:
                     statuses[i] = state.cached
-                    job.durations[i] = state.cached_duration
+                    job.set_duration(i, state.cached_duration)
                     if origins:
                         plan.origins[i] = Origin(CACHED, state.cached_time)
                     del plan.ttls[i]

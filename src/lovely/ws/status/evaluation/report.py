@@ -33,10 +33,11 @@ class Origin(NamedTuple):
 class StatusReport:
     """The outcome of one evaluation of the status handlers.
 
-    ``names``, ``statuses`` and ``durations`` are parallel lists in
-    registration order. Each status is the dict the handler returned (never
-    modified) when it was valid, otherwise a new ``{'state': RED, 'detail':
-    ...}`` that says what went wrong. ``durations`` holds the seconds each
+    ``names``, ``statuses`` and ``durations`` are parallel sequences in
+    registration order; reports may share ``names`` and ``durations``, so
+    they must not be modified. Each status is the dict the handler returned
+    (never modified) when it was valid, otherwise a new ``{'state': RED,
+    'detail': ...}`` that says what went wrong. ``durations`` holds the seconds each
     handler took (``None`` when it was not timed); for one that timed out,
     how long the request waited for it; for a cached result, what the run
     that produced it took.
@@ -69,7 +70,7 @@ class StatusReport:
         self,
         names: List[Any],
         statuses: List[Status],
-        durations: List[Optional[float]],
+        durations: Sequence[Optional[float]],
         timestamp: Optional[float] = None,
         critical: Optional[List[bool]] = None,
     ) -> None:
