@@ -20,7 +20,9 @@ from lovely.ws.status import (
     removeStatusHandler,
     waitForStatus,
 )
+from lovely.ws.status.appstatus import get_app_status
 from lovely.ws.status.handlers import global_options, has_global_options
+from tests.helpers import app_status, make_config
 
 
 class Counter:
@@ -311,26 +313,64 @@ def test_wait_for_status_other_exceptions_propagate():
         waitForStatus("x", OK, interval=0.01, timeout=0.1)
 
 
+def _ior(handlers, other):
+    handlers |= other
+
+
 @pytest.mark.parametrize("change, expected", [
-    (lambda d: d.__setitem__("b", Counter(RED)), ["a", "b"]),
-    (lambda d: d.__delitem__("a"), []),
-    (lambda d: d.pop("a"), []),
-    (lambda d: d.popitem(), []),
-    (lambda d: d.setdefault("b", Counter(RED)), ["a", "b"]),
-    (lambda d: d.update(b=Counter(RED)), ["a", "b"]),
-    (lambda d: d.__ior__({"b": Counter(RED)}), ["a", "b"]),
-    (lambda d: d.clear(), []),
+    (lambda d: d.__setitem__("a", Counter(RED)), {"a": RED}),
+    (lambda d: d.__setitem__("b", Counter(RED)), {"a": OK, "b": RED}),
+    (lambda d: d.__delitem__("a"), {}),
+    (lambda d: d.pop("a"), {}),
+    (lambda d: d.pop("b", None), {"a": OK}),
+    (lambda d: d.popitem(), {}),
+    (lambda d: d.setdefault("b", Counter(RED)), {"a": OK, "b": RED}),
+    (lambda d: d.setdefault("a", Counter(RED)), {"a": OK}),
+    (lambda d: d.update(a=Counter(YELLOW), b=Counter(RED)), {"a": YELLOW, "b": RED}),
+    (lambda d: _ior(d, {"a": Counter(RED)}), {"a": RED}),
+    (lambda d: d.clear(), {}),
 ])
 @pytest.mark.parametrize("owner", ["process", "app"])
 def test_every_change_of_a_registry_is_seen_by_the_next_evaluation(owner, change, expected):
-    # Apps keep the lists of names and handlers between requests: no
+    # Apps keep their lists of names and handlers between requests: no
     # way of writing to either dict may leave them behind.
-    from tests.helpers import app_status
-
     app = app_status()
     handlers = STATUS_HANDLERS if owner == "process" else app.handlers
     handlers["a"] = Counter(OK)
-    assert app.evaluate().names == ["a"]
+    assert _states(app.evaluate()) == {"a": OK}
     change(handlers)
-    assert app.evaluate().names == expected
-    assert app.evaluate(durations=False).names == expected
+    assert _states(app.evaluate()) == expected
+    assert _states(app.evaluate(durations=False)) == expected
+
+
+def test_the_functions_and_the_directive_are_seen_by_the_next_evaluation():
+    app = app_status()
+    addStatusHandler("a", Counter(OK))
+    assert _states(app.evaluate()) == {"a": OK}
+    addStatusHandler("a", Counter(YELLOW), timeout=2)
+    assert _states(app.evaluate()) == {"a": YELLOW}
+    app.add_handler("a", Counter(RED))  # the app's own wins
+    assert _states(app.evaluate()) == {"a": RED}
+    del app.handlers["a"]  # the process-wide one shows again
+    assert _states(app.evaluate()) == {"a": YELLOW}
+    removeStatusHandler("a")
+    assert _states(app.evaluate()) == {}
+
+    config = make_config()
+    config.add_status_handler("b", Counter(RED))
+    config.commit()
+    registered = get_app_status(config.registry)
+    assert _states(registered.evaluate()) == {"b": RED}
+
+
+def test_lists_are_kept_while_nothing_changes():
+    app = app_status()
+    addStatusHandler("a", Counter(OK))
+    first, second = app.evaluate(), app.evaluate(durations=False)
+    assert first.names is second.names
+    app.add_handler("b", Counter(OK))
+    assert app.evaluate().names is not first.names
+
+
+def _states(report):
+    return {name: status["state"] for name, status in report.as_dict().items()}

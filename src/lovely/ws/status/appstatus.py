@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from operator import attrgetter
-from typing import Any, Callable, Dict, Iterable, List, Optional, Set, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from pyramid.threadlocal import get_current_registry
 from zope.interface import Interface
@@ -69,7 +69,8 @@ class AppStatus:
         self.render_cache: Dict[str, Any] = {}
         # The versions of both dicts of handlers, and the names and the
         # handlers they held then (see :meth:`listed`).
-        self._listed: Tuple[Tuple[int, int], List[str], List[StatusHandler]] = ((-1, -1), [], [])
+        self._listed: Tuple[Tuple[int, int], Sequence[str], Sequence[StatusHandler]] = (
+            (-1, -1), [], [])
 
     def add_handler(self, name: str, handler: StatusHandler,
                     options: HandlerOptions = NO_OPTIONS) -> None:
@@ -88,7 +89,7 @@ class AppStatus:
         merged.update(self.handlers)
         return merged
 
-    def listed(self) -> Tuple[List[str], List[StatusHandler]]:
+    def listed(self) -> Tuple[Sequence[str], Sequence[StatusHandler]]:
         """The names and the handlers of :meth:`all_handlers`, in order.
 
         The same two lists until a handler is added or removed: reports

@@ -86,8 +86,10 @@ class HandlerDict(Dict[str, StatusHandler]):
             self._changed()
 
     def update(self, *args: Any, **kwargs: Any) -> None:
-        for name, handler in dict(*args, **kwargs).items():
-            self[name] = handler
+        try:
+            dict.update(self, *args, **kwargs)
+        finally:
+            self._changed()
 
     def __ior__(self, other: Any) -> HandlerDict:  # type: ignore[override,misc]
         self.update(other)
@@ -130,10 +132,17 @@ class _Handlers(HandlerDict):
                 _OPTIONS.pop(name, None)
             return super().setdefault(name, handler)
 
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        for name, handler in dict(*args, **kwargs).items():
+            self[name] = handler
+
 
 #: Every handler registered with :func:`addStatusHandler`, by name. Every
 #: app in the process reads it at request time, so
 #: ``STATUS_HANDLERS.clear()`` unregisters everything (test suites rely on it).
+#: Write to it as to any dict (``[]``, ``del``, ``update``, ``pop``, ``|=``,
+#: ``mock.patch.dict``); a write that goes around its methods
+#: (``dict.__setitem__(STATUS_HANDLERS, ...)``) is not seen.
 STATUS_HANDLERS: HandlerDict = _Handlers()
 
 

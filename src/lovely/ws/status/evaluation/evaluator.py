@@ -79,6 +79,7 @@ __all__ = ["StatusEvaluator", "DEFAULT_TIMEOUT", "DEFAULT_MAX_WORKERS"]
 log = logging.getLogger("lovely.ws.status")
 
 T = TypeVar("T")
+V = TypeVar("V")
 
 DEFAULT_TIMEOUT = 5.0
 DEFAULT_MAX_WORKERS = 32
@@ -114,8 +115,10 @@ class StatusEvaluator:
         self.concurrent = bool(concurrent)
         self.interval = None if interval is None else float(interval)
         self._states: Dict[Any, HandlerState] = {}
-        self._same_timeouts: Tuple[float, ...] = ()
-        self._nones: Tuple[None, ...] = ()
+        # n -> (timeout,) * n and (None,) * n, for the few sizes that come
+        # (all handlers, the groups).
+        self._same_timeouts: Dict[int, Tuple[float, ...]] = {}
+        self._nones: Dict[int, Tuple[None, ...]] = {}
         self._live: Dict[Job, None] = {}  # jobs whose walkers may still write
         # When to log the next failure of each handler, and the next request
         # that found no free thread.
@@ -178,7 +181,7 @@ class StatusEvaluator:
 
     # ------------------------------------------------------------ evaluation
 
-    def evaluate(self, names: List[Any], handlers: List[Any],
+    def evaluate(self, names: Sequence[Any], handlers: Sequence[Any],
                  options: Optional[Sequence[HandlerOptions]] = None,
                  durations: bool = True, complete: bool = True) -> StatusReport:
         """Run ``handlers`` (parallel to ``names`` and ``options``).
@@ -203,7 +206,6 @@ class StatusEvaluator:
             timed = durations or options is not None or bool(self._states)
             job = Job(names, handlers, timeouts, time.perf_counter(),
                       None if timed else self._untimed(n))
-            job.timed = timed
             job.failures = self._failures
             job.loop = self.loop
             plan = make_plan(
@@ -261,17 +263,11 @@ class StatusEvaluator:
     def _timeouts(self, options: Optional[Sequence[HandlerOptions]], n: int) -> Sequence[float]:
         default = self.timeout
         if options is None:
-            same = self._same_timeouts
-            if len(same) != n or (n and same[0] != default):
-                same = self._same_timeouts = (default,) * n
-            return same
+            return _kept(self._same_timeouts, n, default)
         return [default if o.timeout is None else o.timeout for o in options]
 
     def _untimed(self, n: int) -> Tuple[None, ...]:
-        nones = self._nones
-        if len(nones) != n:
-            nones = self._nones = (None,) * n
-        return nones
+        return _kept(self._nones, n, None)
 
     def _start(self, job: Job) -> None:
         wanted, job.walkers = job.walkers, 0
@@ -300,8 +296,7 @@ class StatusEvaluator:
         queued = length_hint(job.queue)
         taken = 0  # handlers up to this position of the queue were handed out
         timeouts = job.timeouts
-        uniform = (timeouts is self._same_timeouts or not timeouts
-                   or timeouts.count(timeouts[0]) == len(timeouts))
+        uniform = not timeouts or timeouts.count(timeouts[0]) == len(timeouts)
         grow = 1
         tick = FIRST_TICK_SECONDS
         while True:
@@ -455,6 +450,16 @@ class StatusEvaluator:
         report = self._report(job)
         status = counted(self._states, job.names[0], job.handlers[0], report.statuses[0])
         return Result(status, report.durations[0], report.timestamp)
+
+
+def _kept(kept: Dict[int, Tuple[V, ...]], n: int, value: V) -> Tuple[V, ...]:
+    """``(value,) * n``, the same tuple each time while ``value`` stays."""
+    found = kept.get(n)
+    if found is None or (n and found[0] != value):
+        if len(kept) >= 8:  # sizes come and go as handlers do: keep a few
+            kept.clear()
+        found = kept[n] = (value,) * n
+    return found
 
 
 def _after_fork_of(ref: weakref.ReferenceType[StatusEvaluator]) -> None:

@@ -100,21 +100,22 @@ class Job:
                  "overdue", "late", "awaiting", "loop", "bounded", "notify",
                  "lock", "done", "threadlocals", "context", "failures")
 
-    def __init__(self, names: List[Any], handlers: List[Any], timeouts: Sequence[float],
-                 started: float, durations: Optional[Tuple[None, ...]] = None) -> None:
+    def __init__(self, names: Sequence[Any], handlers: Sequence[Any], timeouts: Sequence[float],
+                 started: float, untimed: Optional[Tuple[None, ...]] = None) -> None:
         n = len(handlers)
         self.names = names
         self.handlers = handlers
         self.statuses: List[Any] = [PENDING] * n
-        # An untimed job gets one tuple of ``None`` that its evaluator hands
-        # to every such job, instead of a list per request (see set_duration).
+        # A job given ``untimed`` (a tuple of ``None`` its evaluator hands to
+        # every such job, instead of a list per request) times no handler:
+        # only set_duration writes its durations, and makes them a list first.
+        self.timed = untimed is None
         self.durations: Union[List[Optional[float]], Tuple[None, ...]] = (
-            [None] * n if durations is None else durations)
+            [None] * n if untimed is None else untimed)
         self.timeouts = timeouts
         self.started = started
         self.order: Sequence[int] = ()  # what the walkers run, in this order
         self.queue: Iterator[int] = iter(())  # the walkers' shared iterator over it
-        self.timed = True
         self.slow: List[int] = []  # handlers seen taking SLOW_SECONDS or more
         self.walkers = 0  # submitted and not finished
         self.active = 0  # inside walk() since before the job was closed
@@ -219,7 +220,7 @@ class Job:
         # iterator: under the GIL each next() hands an index to one of them.
         handlers = self.handlers
         statuses = self.statuses
-        # (written only when timed: then it is this job's own list)
+        # (written only when timed, and a timed job's are its own list: __init__)
         durations = cast(List[Optional[float]], self.durations)
         slow = self.slow
         valid = VALID_STATES

@@ -43,7 +43,7 @@ class Known(NamedTuple):
                 and len(handlers) == len(self.handlers)
                 and all(map(is_, handlers, self.handlers)))
 
-    def report(self, names: List[Any]) -> StatusReport:
+    def report(self, names: Sequence[Any]) -> StatusReport:
         """A report of these results (lists of its own, keyed by this)."""
         report = StatusReport(names, list(self.statuses), list(self.durations))
         report.key = self

@@ -68,7 +68,7 @@ class StatusReport:
 
     def __init__(
         self,
-        names: List[Any],
+        names: Sequence[Any],
         statuses: List[Status],
         durations: Sequence[Optional[float]],
         timestamp: Optional[float] = None,
