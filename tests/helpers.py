@@ -21,6 +21,12 @@ from lovely.ws.status import OK
 #: reaching it means the condition never came.
 PATIENCE = 60.0
 
+#: A warnings filter (for ``-W`` or ``PYTHONWARNINGS``) that hides what
+#: Pyramid 2.1 prints at import under setuptools 81 (what Python 3.12 and
+#: later get): that ``pkg_resources`` is deprecated. Tests that read a
+#: child process's stderr give it to the child.
+PYRAMID_IMPORT_WARNING = "ignore:pkg_resources is deprecated:UserWarning"
+
 
 def make_config(*includes: str, settings: Optional[Dict[str, Any]] = None,
                 scan: Iterable[str] = ()) -> Configurator:

@@ -14,7 +14,15 @@ from lovely.ws.status import OK, RED, YELLOW, addStatusHandler
 from lovely.ws.status.appstatus import get_app_status
 from lovely.ws.status.handlers import HandlerOptions
 
-from ..helpers import PATIENCE, app_status, in_thread, make_app, make_config, wait_until
+from ..helpers import (
+    PATIENCE,
+    PYRAMID_IMPORT_WARNING,
+    app_status,
+    in_thread,
+    make_app,
+    make_config,
+    wait_until,
+)
 
 
 class Counting:
@@ -302,10 +310,8 @@ def test_the_interpreter_exits_and_stops_the_thread(tmp_path):
     import subprocess
     import sys
 
-    # Warnings off: what the libraries' imports warn of (setuptools about
-    # pkg_resources) is not what this looks for in stderr.
-    proc = subprocess.run([sys.executable, "-W", "ignore", "-c", SCRIPT], capture_output=True,
-                          text=True, timeout=PATIENCE)
+    proc = subprocess.run([sys.executable, "-W", PYRAMID_IMPORT_WARNING, "-c", SCRIPT],
+                          capture_output=True, text=True, timeout=PATIENCE)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split("\n")[:2] == ["refreshing: True", "alive after exit: False"]
     assert proc.stderr == ""  # nothing about the refresher's thread at exit

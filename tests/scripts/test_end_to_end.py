@@ -19,6 +19,7 @@ from typing import List, Optional
 
 import pytest
 
+from ..helpers import PYRAMID_IMPORT_WARNING
 from ..servers import IN_CI, free_port, http_ready, need_binary, stop_process, wait_until_ready
 
 pytestmark = pytest.mark.server
@@ -44,6 +45,10 @@ def environ(**extra: str) -> dict:
     # tests.scripts.app must be importable by the app factory.
     env["PYTHONPATH"] = os.pathsep.join(
         [str(ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
+    )
+    # What the scripts print to stderr is compared whole: not Pyramid's own warning.
+    env["PYTHONWARNINGS"] = ",".join(
+        [PYRAMID_IMPORT_WARNING] + ([env["PYTHONWARNINGS"]] if env.get("PYTHONWARNINGS") else [])
     )
     env.update(extra)
     return env
