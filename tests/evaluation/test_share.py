@@ -246,6 +246,31 @@ def test_a_directory_shares_the_runs_of_an_app(tmp_path):
     assert isinstance(share, FileShare) and share.directory == str(tmp_path)
 
 
+@pytest.mark.parametrize("settings, options, warned", [
+    ({}, HandlerOptions(), True),
+    ({"svcstatus.concurrent": "false"}, HandlerOptions(interval=60), True),
+    ({}, HandlerOptions(interval=60), False),
+    ({"svcstatus.interval": "60"}, HandlerOptions(), False),
+])
+def test_a_share_no_handler_uses_says_so_once(tmp_path, caplog, settings, options, warned):
+    config = make_config(settings={"svcstatus.share": f"file://{tmp_path}", **settings})
+    config.add_status_handler("db", Counting(), **options._asdict())
+    config.commit()
+    app = get_app_status(config.registry)
+    app.evaluate()
+    app.evaluate()
+    said = [r for r in caplog.records if "nothing is shared" in r.getMessage()]
+    assert len(said) == (1 if warned else 0)
+
+
+def test_without_a_share_nothing_is_said(caplog):
+    config = make_config()
+    config.add_status_handler("db", Counting())
+    config.commit()
+    get_app_status(config.registry).evaluate()
+    assert not [r for r in caplog.records if "nothing is shared" in r.getMessage()]
+
+
 def test_no_share_by_default():
     config = make_config()
     config.commit()

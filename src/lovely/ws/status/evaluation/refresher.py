@@ -125,6 +125,8 @@ class Refresher:
         #: does: after the change (see :meth:`_changed`).
         self.version = 0
         self._throttle = Throttle()
+        # A share that no handler has used yet: said once (see keep).
+        self._unused_share = not isinstance(self.share, LocalShare)
         self._after_fork()
 
     def _after_fork(self) -> None:
@@ -214,6 +216,12 @@ class Refresher:
     def keep(self, names: Collection[Any]) -> None:
         """Forget the handlers not among ``names``, the names of all the
         handlers with an interval there are now."""
+        if self._unused_share:
+            self._unused_share = False
+            if not names:
+                log.warning("svcstatus.share is set, but no status handler runs in the "
+                            "background (none has an interval, or svcstatus.concurrent is "
+                            "false): nothing is shared")
         if len(self._entries) > len(names):
             known = set(names)
             with self._lock:
