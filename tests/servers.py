@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import http.client
 import os
 import select
 import shutil
@@ -19,11 +20,15 @@ import sys
 import tempfile
 import threading
 import time
-from typing import Any, Callable, Iterator, Optional
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, Iterator, List, NamedTuple, Optional, Sequence, Set
 
 import pytest
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+#: The checkout: the working directory and ``PYTHONPATH`` of app servers.
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _pyramid_version() -> tuple:
@@ -328,3 +333,130 @@ def chromium(*args: str) -> Iterator[Any]:
             yield browser
         finally:
             browser.close()
+
+
+# --- test apps under real WSGI servers, in processes of their own ---------
+
+
+def need_gunicorn() -> None:
+    """Skip (fail under ``CI=true``) when gunicorn is not installed."""
+    try:
+        import gunicorn  # noqa: F401
+    except ImportError:  # pragma: no cover
+        if IN_CI:
+            pytest.fail("CI=true and gunicorn is not installed")
+        pytest.skip("gunicorn is not installed")
+
+
+class Answer(NamedTuple):
+    """An HTTP answer of a test app; ``pid`` is its ``X-Pid`` header (see
+    :func:`tests.helpers.pid_app`): the process that answered."""
+
+    status: int
+    text: str
+    pid: Optional[int]
+
+
+def request(port: int, method: str = "GET", path: str = "/probe_status") -> Answer:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request(method, path)
+        response = conn.getresponse()
+        body = response.read().decode("utf-8", "replace")
+        pid = response.getheader("X-Pid")
+        return Answer(response.status, body, int(pid) if pid else None)
+    finally:
+        conn.close()
+
+
+def many(port: int, count: int = 200, threads: int = 8,
+         path: str = "/probe_status") -> List[Answer]:
+    """``count`` GETs of ``path`` from ``threads`` concurrent clients."""
+    with ThreadPoolExecutor(threads) as pool:
+        return list(pool.map(lambda _: request(port, "GET", path), range(count)))
+
+
+class AppServer:
+    """A test app served by gunicorn or waitress; :attr:`workers` are the
+    pids that answered before it counted as ready."""
+
+    def __init__(self, proc: subprocess.Popen, port: int, log_path: str) -> None:
+        self.proc = proc
+        self.port = port
+        self.log_path = log_path
+        self.workers: Set[int] = set()
+
+    def log(self) -> str:
+        with open(self.log_path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+
+    def wait_for_log(self, text: str) -> None:
+        """Wait until the server wrote ``text`` to its log."""
+        from .helpers import PATIENCE
+
+        deadline = time.monotonic() + PATIENCE
+        while text not in self.log():
+            if self.proc.poll() is not None:
+                raise AssertionError(
+                    f"the server exited with {self.proc.returncode} before it "
+                    f"said {text!r}\n{self.log()}"
+                )
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the server never said {text!r}\n{self.log()}")
+            time.sleep(0.02)
+
+    def pids(self, want: int, path: str = "/probe_status") -> Set[int]:
+        """Worker pids seen in answers to ``path``, once ``want`` distinct
+        ones answered."""
+        from .helpers import PATIENCE
+
+        seen: Set[int] = set()
+        end = time.monotonic() + PATIENCE
+        while len(seen) < want:
+            if time.monotonic() > end:
+                raise AssertionError(f"only workers {seen} answered\n{self.log()}")
+            seen.update(a.pid for a in many(self.port, 40, 8, path) if a.pid)
+        return seen
+
+
+def gunicorn_command(port: int, app: Sequence[str], workers: int = 4) -> List[str]:
+    """gunicorn with ``workers`` sync workers on ``port`` serving ``app``
+    (its last arguments: ``MODULE:make_app()``, or ``--paste`` and a file)."""
+    return [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}",
+            "--workers", str(workers), "--worker-class", "sync",
+            "--graceful-timeout", "20", "--log-level", "info", *app]
+
+
+def gunicorn_ready(port: int) -> str:
+    """What gunicorn logs once it listens on ``port``."""
+    return f"Listening at: http://127.0.0.1:{port}"
+
+
+@contextlib.contextmanager
+def app_server(cmd: Sequence[str], port: int, ready: str, env: Optional[dict] = None,
+               workers: int = 0, pid_path: str = "/probe_status",
+               log_path: Optional[str] = None) -> Iterator[AppServer]:
+    """Run ``cmd`` from the checkout with ``env`` added to the environment;
+    ready once it logged ``ready`` and ``workers`` distinct processes
+    answered ``pid_path``. Its log goes to ``log_path`` (kept), else to a
+    temporary file removed at the end; the server is stopped at the end."""
+    environ = dict(os.environ, **(env or {}))
+    environ["PYTHONPATH"] = ROOT + os.pathsep + environ.get("PYTHONPATH", "")
+    if log_path is None:
+        fd, path = tempfile.mkstemp(prefix="lws-server-", suffix=".log")
+        os.close(fd)
+    else:
+        path = log_path
+    with open(path, "wb") as log:
+        proc = subprocess.Popen(list(cmd), cwd=ROOT, env=environ, stdout=log,
+                                stderr=subprocess.STDOUT)
+    server = AppServer(proc, port, path)
+    try:
+        server.wait_for_log(ready)
+        if workers:
+            server.workers = server.pids(workers, pid_path)
+        yield server
+    finally:
+        stop_process(proc, 30)
+        if log_path is None:
+            os.unlink(path)

@@ -8,24 +8,27 @@ import http.client
 import json
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Set, Tuple
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Set, Tuple
 
 import pytest
 
 from ..helpers import PATIENCE, wait_until
-from ..probe.app import need_gunicorn
-from ..servers import free_port, http_ready, stop_process, wait_until_ready
+from ..servers import (
+    AppServer,
+    app_server,
+    free_port,
+    gunicorn_command,
+    gunicorn_ready,
+    need_gunicorn,
+)
 from .share_app import calls
 
 pytestmark = pytest.mark.server
 
-ROOT = Path(__file__).resolve().parents[2]
 APP = "tests.evaluation.share_app:make_app()"
 COUNTED = "counted = tests.evaluation.share_app:counted"
 LOCAL = "local = tests.evaluation.share_app:PidState"
@@ -70,50 +73,15 @@ def runner_pid(source: str) -> int:
     return int(source.rsplit(":", 1)[1])
 
 
-class Server:
-    """A gunicorn master; :attr:`workers` answered before it counted as ready."""
-
-    def __init__(self, proc: subprocess.Popen, port: int, log_path: Path) -> None:
-        self.proc = proc
-        self.port = port
-        self.log_path = log_path
-        self.workers: Set[int] = set()
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-
-@contextlib.contextmanager
 def gunicorn(log_path: Path, settings: Dict[str, Any], counter: Path,
-             workers: int = 4) -> Iterator[Server]:
+             workers: int = 4) -> contextlib.AbstractContextManager[AppServer]:
     """gunicorn with ``workers`` sync workers serving the share app, ready
-    once each worker answered."""
+    once each worker answered; its log stays at ``log_path``."""
     need_gunicorn()
     port = free_port()
-    env = dict(os.environ, LWS_SHARE_SETTINGS=json.dumps(settings),
-               LWS_SHARE_COUNTER=str(counter))
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}",
-             "--workers", str(workers), "--worker-class", "sync",
-             "--graceful-timeout", "20", "--log-level", "info", APP],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    server = Server(proc, port, log_path)
-    try:
-        wait_until_ready(http_ready(f"http://127.0.0.1:{port}/svc_status.json"), "gunicorn",
-                         proc, PATIENCE)
-        # gunicorn logs no line when a worker has loaded the app: wait
-        # until each has answered.
-        deadline = time.monotonic() + PATIENCE
-        while len(server.workers) < workers:
-            assert time.monotonic() < deadline, (
-                f"only workers {server.workers} answered\n{server.log()}")
-            with ThreadPoolExecutor(8) as pool:
-                server.workers.update(a.pid for a in pool.map(lambda _: get(port), range(40)))
-        yield server
-    finally:
-        stop_process(proc, 30)
+    env = {"LWS_SHARE_SETTINGS": json.dumps(settings), "LWS_SHARE_COUNTER": str(counter)}
+    return app_server(gunicorn_command(port, [APP], workers), port, gunicorn_ready(port),
+                      env, workers, pid_path="/svc_status.json", log_path=str(log_path))
 
 
 class Hammer:
@@ -156,7 +124,7 @@ def calls_between(counter: Path, start: float, end: float) -> List[int]:
     return [pid for pid, when in calls(str(counter)) if start <= when <= end]
 
 
-def count_window(counter: Path, servers: List[Server]) -> Tuple[float, List[int], Hammer]:
+def count_window(counter: Path, servers: List[AppServer]) -> Tuple[float, List[int], Hammer]:
     """Load every server for :data:`WINDOW` seconds at least, and until the
     handler was called twice meanwhile; returns the window's length, the
     pids of the calls in it, and the answers."""
@@ -179,7 +147,7 @@ def check_bound(window: float, count: int) -> None:
     assert count <= window / INTERVAL + 2, f"{count} calls in {window:.2f} s"
 
 
-def every_worker_answers_ok(server: Server, workers: Set[int]) -> None:
+def every_worker_answers_ok(server: AppServer, workers: Set[int]) -> None:
     """Wait until each of ``workers`` answered ``counted`` OK."""
     missing = set(workers)
 

@@ -14,8 +14,18 @@ from typing import Dict, List, Set
 import pytest
 
 from ..helpers import PATIENCE
-from ..probe.app import ROOT, Answer, _run, need_gunicorn, request
-from ..servers import IN_CI, free_port, need_binary
+from ..servers import (
+    IN_CI,
+    ROOT,
+    Answer,
+    app_server,
+    free_port,
+    gunicorn_command,
+    gunicorn_ready,
+    need_binary,
+    need_gunicorn,
+    request,
+)
 
 pytestmark = pytest.mark.server
 
@@ -59,10 +69,8 @@ def test_pprobe_off_fails_readyz_in_every_worker_and_livez_stays(tmp_path):
         f"probestatus.store = file://{store}\n"
     )
     port = free_port()
-    cmd = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}",
-           "--workers", "4", "--worker-class", "sync", "--log-level", "info",
-           "--paste", str(ini)]
-    with _run(cmd, {}, port, f"Listening at: http://127.0.0.1:{port}", workers=4) as server:
+    cmd = gunicorn_command(port, ["--paste", str(ini)], workers=4)
+    with app_server(cmd, port, gunicorn_ready(port), workers=4) as server:
         workers = server.workers
         assert len(workers) == 4
         ready = every_worker(port, "/readyz?verbose", workers)

@@ -14,7 +14,8 @@ from lovely.ws.status.appstatus import get_app_status
 from lovely.ws.status.probe import drain
 
 from ..helpers import PATIENCE, make_app, wait_until
-from .app import drain_and_exit, request, waitress
+from ..servers import request
+from .app import drain_and_exit, waitress
 
 PROBE = "lovely.ws.status.probestatus"
 

@@ -16,7 +16,8 @@ from lovely.ws.status.gunicorn import post_worker_init
 from lovely.ws.status.probe import drain
 
 from ..helpers import PATIENCE, make_app, wait_until
-from .app import drain_and_exit, gunicorn, many, request
+from ..servers import many, request
+from .app import drain_and_exit, gunicorn
 
 PROBE = "lovely.ws.status.probestatus"
 

@@ -8,7 +8,6 @@ Handlers registered with ``config.add_status_handler`` or the
 """
 from __future__ import annotations
 
-import itertools
 import re
 import threading
 import time
@@ -39,20 +38,17 @@ __all__: List[str] = [
 #: A status handler: called without arguments, returns a dict with ``'state'``.
 StatusHandler = Callable[[], Mapping[str, Any]]
 
-#: Versions of the handler dicts: each change takes the next number, so no
-#: two states of any dict share one.
-_VERSIONS = itertools.count(1)
-
-
 class HandlerDict(Dict[str, StatusHandler]):
-    """A dict of handlers that knows when it changed: :attr:`version` takes
-    a new value after each change, so lists made of it (once per request
-    otherwise) are made again only then."""
+    """A dict of handlers that knows when it changed: :attr:`version` goes
+    up after each change, so lists made of it (once per request otherwise)
+    are made again only then."""
 
     version = 0
 
     def _changed(self) -> None:
-        self.version = next(_VERSIONS)
+        # Two writers at once may both set the same number: both changes
+        # are in the dict before either does, so a reader misses neither.
+        self.version += 1
 
     def __setitem__(self, name: str, handler: StatusHandler) -> None:
         dict.__setitem__(self, name, handler)
